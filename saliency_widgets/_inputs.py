@@ -1,0 +1,146 @@
+"""Validation and batching of the images given to :func:`saliency_widgets.explain`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the model accepts: ``(H, W, C)``, ``None`` where any size goes."""
+
+    height: int | None
+    width: int | None
+    channels: int | None
+
+    @classmethod
+    def of(cls, model: object) -> InputSpec:
+        """Reads the input spec of a Keras model (all ``None`` if it is unknown)."""
+        try:
+            shape = tuple(model.inputs[0].shape)
+        except (AttributeError, ValueError, IndexError, TypeError):
+            return cls(None, None, None)
+        if len(shape) != 4:
+            raise ValueError(
+                f"model takes inputs of shape {shape}; saliency maps need image inputs shaped "
+                "(B, H, W, C)"
+            )
+        return cls(*shape[1:])
+
+    def check(self, shape: tuple[int, ...], name: str = "x") -> None:
+        """Raises a ``ValueError`` naming ``name`` if an input of ``shape`` cannot be fed."""
+        if len(shape) != 4:
+            hint = " (for one image use x[None])" if len(shape) == 3 else ""
+            raise ValueError(
+                f"{name} must be a batch of images shaped (B, H, W, C), got shape {shape}{hint}"
+            )
+        expected = (self.height, self.width)
+        if any(e is not None and e != s for e, s in zip(expected, shape[1:3], strict=True)):
+            raise ValueError(
+                f"{name} has images of size {shape[1]}x{shape[2]} but the model expects "
+                f"{self.height}x{self.width}; resize them first"
+            )
+        if self.channels is not None and shape[3] != self.channels:
+            hint = {1: " (grayscale?)", 3: " (RGB?)"}.get(shape[3], "")
+            raise ValueError(
+                f"{name} has {shape[3]} channels{hint} but the model expects {self.channels}"
+            )
+
+
+def as_float_batch(x: np.ndarray, name: str = "x") -> np.ndarray:
+    """Casts a numeric batch to float32 and rejects NaN/inf values."""
+    if x.dtype == bool or not (np.issubdtype(x.dtype, np.number)):
+        raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
+    x = x.astype(np.float32, copy=False)
+    finite = np.isfinite(x).reshape(len(x), -1).all(axis=1)
+    if not finite.all():
+        bad = np.flatnonzero(~finite)
+        raise ValueError(
+            f"{name} contains NaN or inf values (images {bad[:5].tolist()}"
+            f"{'…' if len(bad) > 5 else ''}); saliency of a non-finite input is undefined"
+        )
+    return x
+
+
+def as_array(x: object, name: str = "x") -> np.ndarray:
+    """Turns numpy arrays, tensors and lists of images into one numpy batch."""
+    if isinstance(x, tf.Tensor | tf.Variable):
+        return x.numpy()
+    if isinstance(x, list | tuple):
+        if not x:
+            raise ValueError(f"{name} is empty: expected at least one image")
+        shapes = {np.shape(item) for item in x}
+        if len(shapes) != 1:
+            raise ValueError(f"{name}: all images must have the same shape, got {sorted(shapes)}")
+        return np.stack([np.asarray(item) for item in x])
+    if isinstance(x, np.ndarray):
+        return x
+    raise TypeError(
+        f"{name} must be a numpy array, a tensor, a list of images or a tf.data.Dataset, "
+        f"got {type(x).__name__}"
+    )
+
+
+def _dataset_images(element: object) -> object:
+    """The images of a dataset element: ``x`` or the first item of ``(x, y, ...)``."""
+    if isinstance(element, tuple | list):
+        return element[0]
+    if isinstance(element, dict):
+        raise TypeError("dict dataset elements are not supported; map them to images first")
+    return element
+
+
+def dataset_batches(dataset: tf.data.Dataset, batch_size: int) -> Iterator[np.ndarray]:
+    """Streams a dataset of images (batched or not) as numpy batches of ``batch_size``.
+
+    Elements may be images or ``(images, labels, ...)`` tuples, whose extra items are ignored
+    (as ``Model.predict`` does). The last batch may be smaller.
+    """
+    spec = _dataset_images(dataset.element_spec)
+    if spec.shape.rank == 3:
+        dataset = dataset.batch(batch_size)
+    buffer: list[np.ndarray] = []
+    held = 0
+    for element in dataset:
+        images = np.asarray(_dataset_images(element))
+        buffer.append(images)
+        held += len(images)
+        while held >= batch_size:
+            merged = np.concatenate(buffer)
+            yield merged[:batch_size]
+            buffer, held = [merged[batch_size:]], len(merged) - batch_size
+    if held:
+        yield np.concatenate(buffer)
+
+
+def dataset_length(dataset: tf.data.Dataset) -> int | None:
+    """Number of images in a dataset when it is known cheaply, else ``None``."""
+    spec = _dataset_images(dataset.element_spec)
+    cardinality = int(dataset.cardinality())
+    if cardinality < 0:
+        return None
+    if spec.shape.rank == 3:
+        return cardinality
+    return None  # batched: the size of the last batch is not known without reading it
+
+
+def pad_batch(x: np.ndarray, size: int) -> np.ndarray:
+    """Pads a batch with zero images up to ``size`` so compiled functions never retrace."""
+    if len(x) == size:
+        return x
+    padding = np.zeros((size - len(x), *x.shape[1:]), dtype=x.dtype)
+    return np.concatenate([x, padding])
+
+
+__all__ = [
+    "InputSpec",
+    "as_array",
+    "as_float_batch",
+    "dataset_batches",
+    "dataset_length",
+    "pad_batch",
+]

@@ -1,0 +1,411 @@
+"""The explanation engine: batching, compilation, jit policy, distribution and postprocessing.
+
+:func:`explain` runs any method ``method(model, inputs, indices, **params) -> (logits, maps)``
+over inputs of any size. Around the method it
+
+- validates inputs and indices, with errors that name the argument;
+- explains pre-activation logits of softmax/sigmoid heads (see :mod:`saliency_widgets.inspection`);
+- pads the last batch (and the last chunk of classes) so the compiled function never retraces;
+- compiles one ``tf.function`` per (model, method, options), with XLA when it pays (see
+  :func:`auto_jit`), and reuses it across calls;
+- runs under the model's ``tf.distribute`` strategy, splitting each batch across replicas;
+- applies the postprocessing filter and the resize inside the compiled function;
+- shows a progress bar when there are several batches.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from tqdm.auto import tqdm
+
+from saliency_widgets import _inputs
+from saliency_widgets.filters import SPATIAL_AXIS
+from saliency_widgets.inspection import explained_model
+from saliency_widgets.targets import as_indices
+
+Method = Callable[..., tuple[tf.Tensor, tf.Tensor]]
+Filter = Callable[..., tf.Tensor]
+
+JACOBIAN_BUDGET_BYTES = 256 * 2**20
+"""Upper bound on the per-call ``(B, K, H, W, C)`` gradient tensor; classes are chunked to fit."""
+MAX_CLASSES_PER_CALL = 16
+"""Classes explained by one compiled call; more are processed in chunks (one forward each)."""
+
+
+def auto_jit() -> bool:
+    """The default jit policy: XLA on GPUs and TPUs, plain ``tf.function`` on CPUs.
+
+    Measured on the 2-core CPU machine this project is developed on, XLA made gradients of
+    MobileNetV2 19× slower and ResNet50V2 about even; on accelerators XLA fuses the backward pass
+    and pays (``benchmarks/`` has the scripts that decide this on both kinds of hardware).
+
+    Returns:
+        Whether :func:`explain` compiles with ``jit_compile=True`` when it is left to decide.
+    """
+    kinds = {device.device_type for device in tf.config.list_logical_devices()}
+    return bool(kinds & {"GPU", "TPU"})
+
+
+def _resize_to(maps: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
+    """Bilinear resize of ``(B, h, w, K)`` or ``(B, h, w, C, K)`` maps to ``size``."""
+    if tuple(maps.shape[1:3]) == tuple(size):
+        return maps
+    if maps.shape.rank == 5:
+        b, h, w, c, k = tf.unstack(tf.shape(maps))
+        flat = tf.reshape(maps, [b, h, w, c * k])
+        resized = tf.image.resize(flat, size)
+        return tf.reshape(resized, [b, size[0], size[1], c, k])
+    return tf.image.resize(maps, size)
+
+
+def _sanitize(maps: tf.Tensor) -> tf.Tensor:
+    """Replaces non-finite values (a model that overflows) by zeros: a map is never NaN."""
+    return tf.where(tf.math.is_finite(maps), maps, tf.zeros_like(maps))
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _hashable(params: dict[str, Any]) -> tuple | None:
+    try:
+        key = tuple(sorted(params.items()))
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _compiled_step(
+    model: keras.Model,
+    method: Method,
+    params: dict[str, Any],
+    postprocessing: Filter | None,
+    size: tuple[int, int] | None,
+    jit: bool,
+) -> Callable:
+    """One compiled ``(x, indices) -> (logits, maps)`` function, cached per model and options."""
+    key = (method, _hashable(params), postprocessing, size, jit)
+    cache = _COMPILED.setdefault(model, {})
+    if key[1] is not None and key in cache:
+        return cache[key]
+
+    def step(x: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        logits, maps = method(model, x, indices, **params)
+        if postprocessing is not None:
+            maps = postprocessing(maps, axis=SPATIAL_AXIS)
+        if size is not None:
+            maps = _resize_to(maps, size)
+        return logits, _sanitize(tf.cast(maps, tf.float32))
+
+    compiled = tf.function(step, jit_compile=jit, reduce_retracing=True)
+    if key[1] is not None:
+        cache[key] = compiled
+    return compiled
+
+
+def _distributed(step: Callable, strategy: tf.distribute.Strategy) -> Callable:
+    """Wraps ``step`` to split a batch across the strategy's replicas and gather the results."""
+    replicas = strategy.num_replicas_in_sync
+
+    def run(x: np.ndarray, indices: np.ndarray) -> tuple[tf.Tensor, tf.Tensor]:
+        per = len(x) // replicas
+
+        def shard(context: tf.distribute.ValueContext) -> tuple[tf.Tensor, tf.Tensor]:
+            i = context.replica_id_in_sync_group
+            return (
+                tf.constant(x[i * per : (i + 1) * per]),
+                tf.constant(indices[i * per : (i + 1) * per]),
+            )
+
+        values = strategy.experimental_distribute_values_from_function(shard)
+        outputs = strategy.run(step, args=values)
+        logits, maps = (strategy.experimental_local_results(o) for o in outputs)
+        return tf.concat(logits, axis=0), tf.concat(maps, axis=0)
+
+    return run
+
+
+def _class_chunk(batch: int, shape: tuple, units: int) -> int:
+    """How many classes one compiled call explains (bounded by memory and graph size)."""
+    per_class = batch * math.prod(shape[1:]) * 4
+    return max(1, min(units, MAX_CLASSES_PER_CALL, JACOBIAN_BUDGET_BYTES // max(per_class, 1)))
+
+
+def _strategy_of(model: keras.Model) -> tf.distribute.Strategy | None:
+    strategy = getattr(model, "distribute_strategy", None)
+    if strategy is None or strategy.num_replicas_in_sync <= 1:
+        return None
+    return strategy
+
+
+def _output_units(model: keras.Model) -> int | None:
+    try:
+        shape = tuple(model.outputs[0].shape)
+    except (AttributeError, ValueError, IndexError, TypeError):
+        return None
+    if len(shape) != 2:
+        raise ValueError(
+            f"the explained output has shape {shape}; expected (B, L) class scores "
+            "(pass output=… for a multi-output model)"
+        )
+    return shape[1]
+
+
+def _check_batch_size(batch_size: object) -> int:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
+        raise TypeError(f"batch_size must be a positive int, got {batch_size!r}")
+    if batch_size <= 0:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size}")
+    return int(batch_size)
+
+
+def _resize_target(resizing: bool | tuple[int, int], shape: tuple) -> tuple[int, int] | None:
+    if resizing is True:
+        return (int(shape[1]), int(shape[2]))
+    if resizing is False or resizing is None:
+        return None
+    if (
+        isinstance(resizing, tuple | list)
+        and len(resizing) == 2
+        and all(isinstance(s, int) and s > 0 for s in resizing)
+    ):
+        return (int(resizing[0]), int(resizing[1]))
+    raise ValueError(f"resizing must be True, False or (height, width), got {resizing!r}")
+
+
+def explain(
+    method: Method,
+    model: keras.Model,
+    x: object,
+    indices: object = None,
+    *,
+    batch_size: int = 32,
+    postprocessing: Filter | None = None,
+    resizing: bool | tuple[int, int] = True,
+    verbose: bool | str = "auto",
+    jit_compile: bool | None = None,
+    output: int | str | None = None,
+    logits: bool = True,
+    **params: Any,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Explains a model's decisions on a batch of images with any method.
+
+    Args:
+        method: A pure method ``(model, inputs, indices, **params) -> (logits, maps)``, e.g.
+            :func:`saliency_widgets.methods.gradient.gradients`.
+        model: The Keras model. Its weights and layers are never modified.
+        x: Preprocessed images ``(N, H, W, C)``: numpy array (any numeric dtype, cast to
+            float32), tensor, list of arrays, or a ``tf.data.Dataset`` of images or
+            ``(images, labels)`` (batched or not; labels are ignored).
+        indices: Classes to explain: ``None`` for every output unit (chunked so 1,000 classes fit
+            in memory), an int for the same class everywhere, ``(N,)`` or ``(N, K)`` integers;
+            see :func:`saliency_widgets.top_k`.
+        batch_size: Images per compiled call; the last batch is padded to this size.
+        postprocessing: A filter ``f(maps, axis) -> maps`` (see :mod:`saliency_widgets.filters`),
+            applied per batch inside the compiled function.
+        resizing: ``True`` resizes maps to the input's spatial size (bilinear), ``False`` keeps
+            the method's resolution, ``(h, w)`` resizes to that size.
+        verbose: Progress bar: ``True``, ``False`` or ``"auto"`` (shown for several batches).
+        jit_compile: ``None`` decides by device (:func:`auto_jit`); ``True``/``False`` force XLA.
+        output: For a multi-output model, the index or name of the output to explain.
+        logits: Explain the pre-activation logits of a softmax/sigmoid head (recommended:
+            probabilities saturate). ``False`` explains the model's outputs as they are.
+        **params: Passed to ``method`` (e.g. ``reduce="mean"``).
+
+    Returns:
+        ``(logits, maps)`` as numpy float32: the ``(N, L)`` explained outputs (pre-activation when
+        a head was removed) and ``(N, H', W', K)`` maps, ``maps[i, ..., k]`` explaining unit
+        ``indices[i, k]`` (unit ``k`` when ``indices`` is ``None``).
+
+    Raises:
+        TypeError: For a non-Keras model, non-numeric images or non-integer indices.
+        ValueError: For inputs of the wrong rank, size or channels, NaN/inf inputs, an empty
+            batch, out-of-range or mis-shaped indices, ``batch_size <= 0``, or an ambiguous
+            multi-output model.
+
+    Example:
+        >>> import saliency_widgets as sw
+        >>> model = sw.zoo.load_shapes_model()
+        >>> x = sw.zoo.preprocess(sw.zoo.load_samples(4).images)
+        >>> logits, maps = sw.explain(
+        ...     sw.methods.gradient.gradients, model, x, [0, 1, 2, 3],
+        ...     postprocessing=sw.filters.absolute_normalize)
+        >>> logits.shape, maps.shape
+        ((4, 6), (4, 64, 64, 1))
+    """
+    batch_size = _check_batch_size(batch_size)
+    strategy = _strategy_of(model) if isinstance(model, keras.Model) else None
+    scope = strategy.scope() if strategy is not None else _no_scope()
+    with scope:
+        target = explained_model(model, output=output, logits=logits)
+        target.sync()
+        spec = _inputs.InputSpec.of(target.model)
+        units = _output_units(target.model)
+        if strategy is not None:
+            replicas = strategy.num_replicas_in_sync
+            batch_size = -(-batch_size // replicas) * replicas
+
+        if isinstance(x, tf.data.Dataset):
+            total = _inputs.dataset_length(x)
+            batches = _inputs.dataset_batches(x, batch_size)
+            selected = as_indices(indices, None, units)
+        else:
+            array = _inputs.as_array(x)
+            if array.ndim >= 1 and len(array) == 0:
+                raise ValueError("x is empty: expected at least one image")
+            spec.check(array.shape)
+            array = _inputs.as_float_batch(array)
+            total = len(array)
+            batches = (array[i : i + batch_size] for i in range(0, total, batch_size))
+            selected = as_indices(indices, total, units)
+
+        run = functools.partial(
+            _run_batches,
+            method=method,
+            target_model=target.model,
+            spec=spec,
+            units=units,
+            selected=selected,
+            batch_size=batch_size,
+            postprocessing=postprocessing,
+            resizing=resizing,
+            jit=auto_jit() if jit_compile is None else bool(jit_compile),
+            strategy=strategy,
+            params=params,
+        )
+        show = verbose is True or (verbose == "auto" and (total is None or total > batch_size))
+        with tqdm(total=total, disable=not show, unit="img", desc="explaining") as bar:
+            return run(batches=batches, progress=bar.update)
+
+
+class _no_scope:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _class_chunks(
+    selected: np.ndarray | None, start: int, count: int, units: int, chunk: int
+) -> Iterator[tuple[np.ndarray, int]]:
+    """Yields ``(B, chunk)`` index blocks (last one padded) and how many columns are real."""
+    if selected is None:
+        columns = np.arange(units, dtype=np.int32)[None].repeat(count, axis=0)
+    elif len(selected) == 1 and count != 1:
+        columns = selected.repeat(count, axis=0)
+    else:
+        columns = selected[start : start + count]
+    k = columns.shape[1]
+    for c in range(0, k, chunk):
+        block = columns[:, c : c + chunk]
+        real = block.shape[1]
+        if real < chunk and k > chunk:
+            block = np.concatenate([block, block[:, -1:].repeat(chunk - real, axis=1)], axis=1)
+        yield block, real
+
+
+def _run_batches(
+    *,
+    batches: Iterator[np.ndarray],
+    progress: Callable[[int], object],
+    method: Method,
+    target_model: keras.Model,
+    spec: _inputs.InputSpec,
+    units: int | None,
+    selected: np.ndarray | None,
+    batch_size: int,
+    postprocessing: Filter | None,
+    resizing: bool | tuple[int, int],
+    jit: bool,
+    strategy: tf.distribute.Strategy | None,
+    params: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray]:
+    all_logits: list[np.ndarray] = []
+    all_maps: list[np.ndarray] = []
+    start = 0
+    for raw in batches:
+        spec.check(raw.shape)
+        x = _inputs.as_float_batch(raw)
+        count = len(x)
+        if selected is not None and len(selected) > 1 and start + count > len(selected):
+            raise ValueError(f"indices has {len(selected)} rows but the dataset yields more images")
+        padded = _inputs.pad_batch(x, batch_size)
+        size = _resize_target(resizing, x.shape)
+        step = _compiled_step(target_model, method, params, postprocessing, size, jit)
+        if strategy is not None:
+            step = _distributed(step, strategy)
+        if units is None:  # subclassed model: one forward pass tells the number of units
+            units = int(target_model(padded[:1]).shape[-1])
+            selected = as_indices(selected, None, units)
+        chunk = _class_chunk(batch_size, x.shape, units)
+        pieces = []
+        logits = None
+        for block, real in _class_chunks(selected, start, count, units, chunk):
+            block = _inputs.pad_batch(block, batch_size)
+            logits, maps = step(padded, block)
+            pieces.append(np.asarray(maps)[:count, ..., :real])
+        all_logits.append(np.asarray(logits)[:count])
+        all_maps.append(np.concatenate(pieces, axis=-1))
+        start += count
+        progress(count)
+    if not all_maps:
+        raise ValueError("x is empty: expected at least one image")
+    if selected is not None and len(selected) > 1 and start != len(selected):
+        raise ValueError(f"indices has {len(selected)} rows but x has {start} images")
+    logits = np.concatenate(all_logits)
+    _warn_non_finite(logits)
+    return logits, np.concatenate(all_maps)
+
+
+def partial_explain(
+    method: Method, *, name: str | None = None, **defaults: Any
+) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
+    """Binds a method (and default options) to :func:`explain`.
+
+    Args:
+        method: The pure method.
+        name: Name of the returned function (defaults to the method's).
+        **defaults: Default keyword arguments of :func:`explain`, overridable per call.
+
+    Returns:
+        ``f(model, x, indices=None, **kwargs) -> (logits, maps)``.
+    """
+
+    def explain_with(
+        model: keras.Model, x: object, indices: object = None, **kwargs: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
+        return explain(method, model, x, indices, **{**defaults, **kwargs})
+
+    explain_with.__name__ = explain_with.__qualname__ = name or method.__name__
+    defaults_text = ", ".join(f"{k}={getattr(v, '__name__', v)!s}" for k, v in defaults.items())
+    explain_with.__doc__ = (
+        f"Runs :func:`{method.__module__}.{method.__name__}` through "
+        f":func:`saliency_widgets.explain` ({defaults_text or 'no defaults'}).\n\n"
+        "Args:\n"
+        "    model: The Keras model.\n"
+        "    x: Preprocessed images ``(N, H, W, C)`` or a ``tf.data.Dataset``.\n"
+        "    indices: Classes to explain (``None``, int, ``(N,)`` or ``(N, K)``).\n"
+        "    **kwargs: Options of :func:`saliency_widgets.explain` and of the method.\n\n"
+        "Returns:\n"
+        "    ``(logits, maps)``: ``(N, L)`` and ``(N, H, W, K)`` numpy arrays.\n"
+    )
+    explain_with.method = method  # type: ignore[attr-defined]
+    return explain_with
+
+
+def _warn_non_finite(logits: np.ndarray) -> None:
+    if not np.isfinite(logits).all():
+        warnings.warn("the model produced non-finite outputs; their maps are zeros", stacklevel=3)
+
+
+__all__ = ["auto_jit", "explain", "partial_explain"]

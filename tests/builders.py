@@ -1,0 +1,17 @@
+"""Small models with known structure, shared by the tests."""
+
+from __future__ import annotations
+
+import keras
+
+
+def small_cnn(classes: int = 5, activation: str | None = None, seed: int = 0) -> keras.Model:
+    """A tiny functional CNN on 12x12x3 inputs with non-trivial gradients."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((12, 12, 3))
+    h = keras.layers.Conv2D(6, 3, activation="tanh", padding="same")(inputs)
+    h = keras.layers.MaxPooling2D()(h)
+    h = keras.layers.Conv2D(8, 3, activation="softplus")(h)
+    h = keras.layers.Flatten()(h)
+    outputs = keras.layers.Dense(classes, activation=activation, name="head")(h)
+    return keras.Model(inputs, outputs)
