@@ -57,11 +57,13 @@ def test_dataset_input_batched_or_not(cnn, images):
     indices = np.array([0, 1, 2, 3, 4, 0, 1])
     expected = sw.gradients(cnn, images, indices)[1]
     unbatched = tf.data.Dataset.from_tensor_slices(images)
-    np.testing.assert_allclose(sw.gradients(cnn, unbatched, indices, batch_size=2)[1], expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        sw.gradients(cnn, unbatched, indices, batch_size=2)[1], expected, rtol=1e-5, atol=1e-6
+    )
     labelled = tf.data.Dataset.from_tensor_slices((images, indices)).batch(3)
-    np.testing.assert_allclose(sw.gradients(cnn, labelled, indices, batch_size=4)[1], expected,
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        sw.gradients(cnn, labelled, indices, batch_size=4)[1], expected, rtol=1e-5, atol=1e-6
+    )
 
 
 def test_tensor_and_list_inputs(cnn, images):
@@ -184,8 +186,10 @@ def test_bad_indices(cnn, images, indices, error, match):
         sw.gradients(cnn, images, indices)
 
 
-@pytest.mark.parametrize(("batch_size", "error"), [(0, ValueError), (-3, ValueError),
-                                                    (2.5, TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    ("batch_size", "error"),
+    [(0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError)],
+)
 def test_bad_batch_size(cnn, images, batch_size, error):
     with pytest.raises(error, match="batch_size must be a positive int"):
         sw.gradients(cnn, images, 0, batch_size=batch_size)
