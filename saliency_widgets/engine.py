@@ -281,6 +281,7 @@ def explain(
             jit=auto_jit() if jit_compile is None else bool(jit_compile),
             strategy=strategy,
             params=params,
+            broadcast=indices is not None and np.ndim(indices) == 0,
         )
         show = verbose is True or (verbose == "auto" and (total is None or total > batch_size))
         with tqdm(total=total, disable=not show, unit="img", desc="explaining") as bar:
@@ -296,13 +297,13 @@ class _no_scope:
 
 
 def _class_chunks(
-    selected: np.ndarray | None, start: int, count: int, units: int, chunk: int
+    selected: np.ndarray | None, start: int, count: int, units: int, chunk: int, broadcast: bool
 ) -> Iterator[tuple[np.ndarray, int]]:
     """Yields ``(B, chunk)`` index blocks (last one padded) and how many columns are real."""
     if selected is None:
         columns = np.arange(units, dtype=np.int32)[None].repeat(count, axis=0)
-    elif len(selected) == 1 and count != 1:
-        columns = selected.repeat(count, axis=0)
+    elif broadcast:
+        columns = selected[:1].repeat(count, axis=0)
     else:
         columns = selected[start : start + count]
     k = columns.shape[1]
@@ -329,6 +330,7 @@ def _run_batches(
     jit: bool,
     strategy: tf.distribute.Strategy | None,
     params: dict[str, Any],
+    broadcast: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     all_logits: list[np.ndarray] = []
     all_maps: list[np.ndarray] = []
@@ -337,7 +339,7 @@ def _run_batches(
         spec.check(raw.shape)
         x = _inputs.as_float_batch(raw)
         count = len(x)
-        if selected is not None and len(selected) > 1 and start + count > len(selected):
+        if selected is not None and not broadcast and start + count > len(selected):
             raise ValueError(f"indices has {len(selected)} rows but the dataset yields more images")
         padded = _inputs.pad_batch(x, batch_size)
         size = _resize_target(resizing, x.shape)
@@ -350,7 +352,7 @@ def _run_batches(
         chunk = _class_chunk(batch_size, x.shape, units)
         pieces = []
         logits = None
-        for block, real in _class_chunks(selected, start, count, units, chunk):
+        for block, real in _class_chunks(selected, start, count, units, chunk, broadcast):
             block = _inputs.pad_batch(block, batch_size)
             logits, maps = step(padded, block)
             pieces.append(np.asarray(maps)[:count, ..., :real])
@@ -360,7 +362,7 @@ def _run_batches(
         progress(count)
     if not all_maps:
         raise ValueError("x is empty: expected at least one image")
-    if selected is not None and len(selected) > 1 and start != len(selected):
+    if selected is not None and not broadcast and start != len(selected):
         raise ValueError(f"indices has {len(selected)} rows but x has {start} images")
     logits = np.concatenate(all_logits)
     _warn_non_finite(logits)

@@ -88,12 +88,18 @@ def _output_index(model: keras.Model, outputs: list, output: int | str | None) -
     return output
 
 
+def _inputs_of(model: keras.Model) -> object:
+    """The model's symbolic inputs, unwrapped when single (avoids Keras' structure warning)."""
+    inputs = model.inputs
+    return inputs[0] if len(inputs) == 1 else inputs
+
+
 def _without_activation(
     model: keras.Model, tensor: object, layer: keras.Layer
 ) -> tuple[keras.Model, Callable[[], None]]:
     """A new model from ``model.inputs`` to ``layer``'s pre-activation output."""
     if isinstance(layer, keras.layers.Softmax) or isinstance(layer, keras.layers.Activation):
-        return keras.Model(model.inputs, layer.input), lambda: None
+        return keras.Model(_inputs_of(model), layer.input), lambda: None
     config = {**layer.get_config(), "activation": "linear", "name": f"{layer.name}_logits"}
     twin = type(layer).from_config(config)
     logits = twin(layer.input)
@@ -102,7 +108,7 @@ def _without_activation(
         twin.set_weights(layer.get_weights())
 
     sync()
-    return keras.Model(model.inputs, logits), sync
+    return keras.Model(_inputs_of(model), logits), sync
 
 
 _CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -156,7 +162,7 @@ def explained_model(
     else:
         index = _output_index(model, outputs, output)
         tensor = outputs[index or 0]
-        base = model if index is None else keras.Model(model.inputs, tensor)
+        base = model if index is None else keras.Model(_inputs_of(model), tensor)
         layer = _producing_layer(model, tensor)
         activation = _activation_name(layer) if (layer is not None and logits) else None
         if activation is None:

@@ -215,3 +215,15 @@ def test_model_that_overflows_gives_finite_maps(images):
     with pytest.warns(UserWarning, match="non-finite outputs"):
         _, maps = sw.gradients(model, np.abs(images) + 1, 0)
     assert np.isfinite(maps).all()
+
+
+def test_one_class_for_every_image_of_a_streamed_dataset(cnn, images):
+    expected = sw.gradients(cnn, images, 2)[1]
+    stream = tf.data.Dataset.from_tensor_slices(images)
+    np.testing.assert_allclose(sw.gradients(cnn, stream, 2, batch_size=1)[1], expected, atol=1e-6)
+
+
+def test_dataset_with_too_few_index_rows(cnn, images):
+    stream = tf.data.Dataset.from_tensor_slices(images)
+    with pytest.raises(ValueError, match="indices has 3 rows but the dataset yields more"):
+        sw.gradients(cnn, stream, [0, 1, 2], batch_size=2)
