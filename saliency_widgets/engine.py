@@ -98,8 +98,12 @@ def _compiled_step(
     if key[1] is not None and key in cache:
         return cache[key]
 
+    # The cache is keyed weakly by the model; a strong reference in the closure would keep it
+    # (and its weights) alive forever.
+    model_ref = weakref.ref(model)
+
     def step(x: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        logits, maps = method(model, x, indices, **params)
+        logits, maps = method(model_ref(), x, indices, **params)
         if postprocessing is not None:
             maps = postprocessing(maps, axis=SPATIAL_AXIS)
         if size is not None:

@@ -227,3 +227,16 @@ def test_dataset_with_too_few_index_rows(cnn, images):
     stream = tf.data.Dataset.from_tensor_slices(images)
     with pytest.raises(ValueError, match="indices has 3 rows but the dataset yields more"):
         sw.gradients(cnn, stream, [0, 1, 2], batch_size=2)
+
+
+def test_explaining_does_not_keep_the_model_alive(images):
+    import gc
+    import weakref
+
+    for activation in (None, "softmax"):
+        model = small_cnn(activation=activation, seed=31)
+        sw.gradients(model, images, 0)
+        ref = weakref.ref(model)
+        del model
+        gc.collect()
+        assert ref() is None, activation

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from saliency_widgets import filters
-from saliency_widgets.methods import gradient
+from saliency_widgets.methods import cams, gradient, integrated, smooth
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,67 @@ METHODS: dict[str, MethodSpec] = {
     "gradients": MethodSpec(
         "gradients", gradient.gradients, filters.absolute_normalize, label="Vanilla gradient"
     ),
+    "smoothgrad": MethodSpec(
+        "smoothgrad",
+        smooth.smoothgrad,
+        filters.absolute_normalize,
+        {"samples": 50, "noise": 0.15, "seed": 0},
+        "SmoothGrad",
+    ),
+    "vargrad": MethodSpec(
+        "vargrad",
+        smooth.vargrad,
+        filters.normalize,
+        {"samples": 50, "noise": 0.15, "seed": 0},
+        "VarGrad",
+    ),
+    "squaregrad": MethodSpec(
+        "squaregrad",
+        smooth.squaregrad,
+        filters.normalize,
+        {"samples": 50, "noise": 0.15, "seed": 0},
+        "SquareGrad",
+    ),
+    "integrated_gradients": MethodSpec(
+        "integrated_gradients",
+        integrated.integrated_gradients,
+        filters.absolute_normalize,
+        {"steps": 64, "baseline": "zeros"},
+        "Integrated Gradients",
+    ),
+    "input_x_gradient": MethodSpec(
+        "input_x_gradient",
+        gradient.input_x_gradient,
+        filters.absolute_normalize,
+        {},
+        "Input × Gradient",
+    ),
+    "cam": MethodSpec("cam", cams.cam, filters.normalize, {"layer": None}, "CAM"),
+    "gradcam": MethodSpec("gradcam", cams.gradcam, filters.normalize, {"layer": None}, "Grad-CAM"),
+    "gradcampp": MethodSpec(
+        "gradcampp", cams.gradcampp, filters.normalize, {"layer": None}, "Grad-CAM++"
+    ),
+    "scorecam": MethodSpec(
+        "scorecam",
+        cams.scorecam,
+        filters.normalize,
+        {"layer": None, "top_channels": None},
+        "Score-CAM",
+    ),
+    "guided_backprop": MethodSpec(
+        "guided_backprop",
+        gradient.guided_backprop,
+        filters.absolute_normalize,
+        {},
+        "Guided backprop",
+    ),
+    "guided_gradcam": MethodSpec(
+        "guided_gradcam",
+        cams.guided_gradcam,
+        filters.absolute_normalize,
+        {"layer": None},
+        "Guided Grad-CAM",
+    ),
 }
 """Registered methods by name. New method families add themselves here."""
 
@@ -59,4 +120,4 @@ def get_method(name: str) -> MethodSpec:
         raise ValueError(f"method={name!r}: expected one of {sorted(METHODS)}") from None
 
 
-__all__ = ["METHODS", "MethodSpec", "get_method", "gradient"]
+__all__ = ["METHODS", "MethodSpec", "cams", "get_method", "gradient", "integrated", "smooth"]

@@ -12,6 +12,8 @@ from typing import Literal
 import keras
 import tensorflow as tf
 
+from saliency_widgets.inspection import guided_model
+
 Reduce = Literal["max", "mean", "sum"] | None
 REDUCTIONS = ("max", "mean", "sum", None)
 MAX_UNROLLED_CLASSES = 16
@@ -146,4 +148,77 @@ def gradients(
     return logits, reduce_channels(grads, reduce)
 
 
-__all__ = ["REDUCTIONS", "class_gradients", "class_indices", "gradients", "reduce_channels"]
+def input_x_gradient(
+    model: keras.Model,
+    inputs: tf.Tensor,
+    indices: tf.Tensor | None = None,
+    reduce: Reduce = "sum",
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Input × Gradient: each input value times the gradient of the class score on it.
+
+    A first-order Taylor attribution ``x · ∂S_c/∂x``; for a linear model without bias it sums to
+    the score exactly. Integrated Gradients with a zero baseline reduces to it when the model is
+    linear along the path.
+
+    Args:
+        model: A single-output model mapping ``(B, H, W, C)`` to ``(B, L)`` logits.
+        inputs: ``(B, H, W, C)`` float inputs, already preprocessed for the model.
+        indices: Units to explain: ``None`` (all ``L``), ``(B,)`` or ``(B, K)`` integers.
+        reduce: Channel reduction; the default signed ``"sum"`` keeps the attributions additive
+            (a pixel's attribution is the sum of its channels').
+
+    Returns:
+        ``(logits, maps)``: ``(B, L)`` outputs and ``(B, H, W, K)`` signed maps
+        (``(B, H, W, C, K)`` when ``reduce`` is ``None``).
+
+    References:
+        Shrikumar, A., Greenside, P., Shcherbina, A., & Kundaje, A. (2016). Not just a black
+        box: Learning important features through propagating activation differences.
+        https://arxiv.org/abs/1605.01713
+    """
+    inputs = tf.convert_to_tensor(inputs)
+    logits, grads = class_gradients(model, inputs, indices)
+    return logits, reduce_channels(grads * inputs[:, None], reduce)
+
+
+def guided_backprop(
+    model: keras.Model,
+    inputs: tf.Tensor,
+    indices: tf.Tensor | None = None,
+    reduce: Reduce = "max",
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Guided back-propagation: gradients where every ReLU also blocks negative gradients.
+
+    Computed on :func:`saliency_widgets.inspection.guided_model`, a rebuilt model with the same
+    layers and a gradient gate after each ReLU (public ``tf.custom_gradient``, no private Keras
+    or TensorFlow internals, no gradient override map). The maps look sharp, but Adebayo et al.
+    (2018) showed they barely depend on the model's upper layers: run
+    :func:`saliency_widgets.metrics.randomization_check` before trusting them.
+
+    Args:
+        model: A functional or Sequential model mapping ``(B, H, W, C)`` to ``(B, L)`` logits.
+        inputs: ``(B, H, W, C)`` float inputs, already preprocessed for the model.
+        indices: Units to explain: ``None`` (all ``L``), ``(B,)`` or ``(B, K)`` integers.
+        reduce: Channel reduction, as for :func:`gradients`.
+
+    Returns:
+        ``(logits, maps)``: ``(B, L)`` outputs and ``(B, H, W, K)`` maps (``(B, H, W, C, K)``
+        when ``reduce`` is ``None``).
+
+    References:
+        Springenberg, J. T., Dosovitskiy, A., Brox, T., & Riedmiller, M. (2015). Striving for
+        simplicity: The all convolutional net. https://arxiv.org/abs/1412.6806
+    """
+    logits, grads = class_gradients(guided_model(model), inputs, indices)
+    return logits, reduce_channels(grads, reduce)
+
+
+__all__ = [
+    "REDUCTIONS",
+    "class_gradients",
+    "class_indices",
+    "gradients",
+    "guided_backprop",
+    "input_x_gradient",
+    "reduce_channels",
+]

@@ -1,0 +1,270 @@
+"""CAM, Grad-CAM, Grad-CAM++ and Score-CAM against known answers and reference implementations."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import saliency_widgets as sw
+from saliency_widgets.methods import cams
+
+
+def gap_dense(classes: int = 4, activation: str | None = None, seed: int = 0) -> keras.Model:
+    """conv -> relu conv "features" (10x10x6) -> GAP -> Dense: the architecture of CAM."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((12, 12, 3))
+    h = keras.layers.Conv2D(5, 3, padding="same", activation="tanh")(inputs)
+    h = keras.layers.Conv2D(6, 3, activation="relu", name="features")(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    outputs = keras.layers.Dense(classes, activation=activation, name="head")(h)
+    return keras.Model(inputs, outputs)
+
+
+def features_and_head(model: keras.Model) -> tuple[keras.Model, np.ndarray, np.ndarray]:
+    features = keras.Model(model.input, model.get_layer("features").output)
+    kernel, bias = model.get_layer("head").get_weights()
+    return features, kernel, bias
+
+
+INDICES = np.array([[0, 3], [1, 1], [2, 0], [3, 2], [0, 1], [2, 3], [1, 0]])
+
+
+def test_cam_is_the_class_weighted_sum_of_feature_maps(images):
+    model = gap_dense()
+    features, kernel, _ = features_and_head(model)
+    a = np.asarray(features(images))  # (B, 10, 10, 6)
+    _, maps = cams.cam(model, images, INDICES)
+    expected = np.einsum("bhwc,bck->bhwk", a, kernel[:, INDICES].transpose(1, 0, 2))
+    assert maps.shape == (7, 10, 10, 2)
+    np.testing.assert_allclose(maps, expected, rtol=1e-4, atol=1e-6)
+    assert (expected < 0).any()  # CAM is signed: no ReLU
+
+
+def test_gradcam_and_gradcampp_on_gap_dense_have_closed_forms(images):
+    model = gap_dense(seed=1)
+    features, kernel, _ = features_and_head(model)
+    a = np.asarray(features(images))
+    w = kernel[:, INDICES].transpose(1, 0, 2)  # (B, c, K)
+    # dS/dA_ij = w / (h w) everywhere: Grad-CAM weights are w / 100.
+    _, grad_maps = cams.gradcam(model, images, INDICES)
+    expected = np.maximum(np.einsum("bhwc,bck->bhwk", a, w) / 100, 0)
+    np.testing.assert_allclose(grad_maps, expected, rtol=1e-4, atol=1e-7)
+    # Constant gradients make the Grad-CAM++ alphas uniform (1 / hw): weights relu(w) / hw.
+    _, pp_maps = cams.gradcampp(model, images, INDICES)
+    expected_pp = np.maximum(np.einsum("bhwc,bck->bhwk", a, np.maximum(w, 0)) / 100, 0)
+    np.testing.assert_allclose(pp_maps, expected_pp, rtol=1e-4, atol=1e-7)
+    assert not np.allclose(grad_maps, pp_maps)
+
+
+def flatten_head(seed: int = 2) -> keras.Model:
+    """A head whose gradients vary over positions (Flatten -> Dense -> tanh -> Dense)."""
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((12, 12, 3))
+    h = keras.layers.Conv2D(4, 3, activation="relu", name="features")(inputs)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(8, activation="tanh")(h)
+    return keras.Model(inputs, keras.layers.Dense(3)(h))
+
+
+def reference_gradients(model, images, indices):
+    features = keras.Model(model.input, model.get_layer("features").output)
+    rest = model.layers[model.layers.index(model.get_layer("features")) + 1 :]
+    a = tf.constant(features(images))
+    grads = []
+    for k in range(indices.shape[1]):
+        with tf.GradientTape() as tape:
+            tape.watch(a)
+            h = a
+            for layer in rest:
+                h = layer(h)
+            score = tf.reduce_sum(tf.gather(h, indices[:, k], batch_dims=1))
+        grads.append(tape.gradient(score, a).numpy())
+    return a.numpy(), np.stack(grads, axis=1)  # (B, h, w, c), (B, K, h, w, c)
+
+
+def test_gradcam_and_gradcampp_match_hand_written_formulas(images):
+    model = flatten_head()
+    indices = np.array([[0], [1], [2], [0], [1], [2], [0]])
+    a, g = reference_gradients(model, images, indices)
+    _, maps = cams.gradcam(model, images, indices, layer="features")
+    weights = g.mean(axis=(2, 3))  # (B, K, c)
+    np.testing.assert_allclose(
+        maps, np.maximum(np.einsum("bhwc,bkc->bhwk", a, weights), 0), rtol=1e-4, atol=1e-7
+    )
+    _, signed = cams.gradcam(model, images, indices, layer="features", relu=False)
+    assert np.asarray(signed).min() < 0
+
+    # Grad-CAM++ (Chattopadhyay et al., eq. 19 and the authors' normalisation), in numpy.
+    total = a.sum(axis=(1, 2))[:, None, None, None, :]
+    denominator = 2 * g**2 + g**3 * total
+    alphas = np.where(denominator != 0, g**2 / np.where(denominator != 0, denominator, 1), 0)
+    norm = alphas.sum(axis=(2, 3), keepdims=True)
+    alphas = np.where(norm != 0, alphas / np.where(norm != 0, norm, 1), 0)
+    pp_weights = (alphas * np.maximum(g, 0)).sum(axis=(2, 3))
+    expected = np.maximum(np.einsum("bhwc,bkc->bhwk", a, pp_weights), 0)
+    _, pp = cams.gradcampp(model, images, indices, layer="features")
+    np.testing.assert_allclose(pp, expected, rtol=1e-3, atol=1e-6)
+
+
+def reference_scorecam(model, images, indices, channels=None):
+    """The Score-CAM reference code (haofanwang/Score-CAM), one image and channel at a time."""
+    features = keras.Model(model.input, model.get_layer("features").output)
+    a = np.asarray(features(images))
+    out = np.zeros((*a.shape[:3], indices.shape[1]), np.float32)
+    for b in range(len(images)):
+        for c in range(a.shape[-1]) if channels is None else channels[b]:
+            up = tf.image.resize(a[b : b + 1, ..., c : c + 1], (12, 12)).numpy()[0, ..., 0]
+            if up.max() == up.min():
+                continue
+            mask = (up - up.min()) / (up.max() - up.min())
+            probabilities = tf.nn.softmax(model(images[b : b + 1] * mask[None, ..., None]))[0]
+            for k, unit in enumerate(indices[b]):
+                out[b, ..., k] += float(probabilities[unit]) * a[b, ..., c]
+    return np.maximum(out, 0)
+
+
+@pytest.mark.parametrize("channel_batch", [1, 4, 6])
+def test_scorecam_matches_the_reference_code(images, channel_batch):
+    model = gap_dense(seed=3)
+    indices = INDICES[:3]
+    _, maps = cams.scorecam(model, images[:3], indices, channel_batch=channel_batch)
+    np.testing.assert_allclose(maps, reference_scorecam(model, images[:3], indices), rtol=1e-4)
+    assert np.asarray(maps).max() > 0
+
+
+def test_faster_scorecam_keeps_the_highest_variance_channels(images):
+    model = gap_dense(seed=3)
+    indices = INDICES[:3]
+    features = keras.Model(model.input, model.get_layer("features").output)
+    spread = np.asarray(features(images[:3])).var(axis=(1, 2))
+    top = np.argsort(-spread, axis=1)[:, :2]
+    _, maps = cams.scorecam(model, images[:3], indices, top_channels=2, channel_batch=3)
+    np.testing.assert_allclose(maps, reference_scorecam(model, images[:3], indices, top), rtol=1e-4)
+    _, every = cams.scorecam(model, images[:3], indices, top_channels=6)
+    np.testing.assert_allclose(every, reference_scorecam(model, images[:3], indices), rtol=1e-4)
+
+
+def nested_and_flat(seed: int = 5) -> tuple[keras.Model, keras.Model]:
+    """The same network twice: a backbone nested in a Sequential, and built flat."""
+
+    def backbone_layers():
+        return [
+            keras.layers.Conv2D(6, 3, padding="same", activation="relu", name="c1"),
+            keras.layers.BatchNormalization(name="bn"),
+            keras.layers.Conv2D(8, 3, strides=2, activation="relu", name="c2"),
+        ]
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((12, 12, 3))
+    h = inputs
+    for layer in backbone_layers():
+        h = layer(h)
+    backbone = keras.Model(inputs, h, name="backbone")
+    nested = keras.Sequential(
+        [
+            keras.Input((12, 12, 3)),
+            backbone,
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(4, activation="softmax"),
+        ]
+    )
+    flat_inputs = keras.Input((12, 12, 3))
+    h = flat_inputs
+    for layer in backbone_layers():
+        h = layer(h)
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    flat = keras.Model(flat_inputs, keras.layers.Dense(4, activation="softmax")(h))
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(size=w.shape).astype(np.float32) for w in nested.get_weights()]
+    weights[5] = np.abs(weights[5]) + 0.5  # BN moving variance
+    nested.set_weights(weights)
+    flat.set_weights(weights)
+    return nested, flat
+
+
+@pytest.mark.parametrize("method", ["cam", "gradcam", "gradcampp", "scorecam"])
+def test_cams_on_a_nested_backbone_equal_the_flat_network(images, method):
+    nested, flat = nested_and_flat()
+    shortcut = getattr(sw, method)
+    indices = INDICES[:, :1]
+    ref_logits, ref = shortcut(flat, images, indices, resizing=False, postprocessing=None)
+    logits, maps = shortcut(nested, images, indices, resizing=False, postprocessing=None)
+    assert maps.shape == (7, 5, 5, 1)  # c2: the last 4-D activation, found inside the backbone
+    np.testing.assert_allclose(logits, ref_logits, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(maps, ref, rtol=1e-4, atol=1e-6)
+    assert np.abs(ref).max() > 1e-3
+    # Naming the nested layer by path or by bare name gives the same maps.
+    _, named = shortcut(
+        nested, images, indices, resizing=False, postprocessing=None, layer="backbone/c1"
+    )
+    _, flat_named = shortcut(flat, images, indices, resizing=False, postprocessing=None, layer="c1")
+    assert named.shape == (7, 12, 12, 1)
+    np.testing.assert_allclose(named, flat_named, rtol=1e-4, atol=1e-6)
+
+
+def test_gradcam_on_resnet50v2_nested_in_sequential_equals_the_flat_build():
+    """The transfer-learning model of tf-keras-vis #71/#63/#48 and tf-explain #116."""
+    keras.utils.set_random_seed(0)
+    shape = (64, 64, 3)
+    backbone = keras.applications.ResNet50V2(include_top=False, weights=None, input_shape=shape)
+    nested = keras.Sequential(
+        [backbone, keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(3)]
+    )
+    twin = keras.applications.ResNet50V2(include_top=False, weights=None, input_shape=shape)
+    head = keras.layers.Dense(3)(keras.layers.GlobalAveragePooling2D()(twin.output))
+    flat = keras.Model(twin.input, head)
+    flat.set_weights(nested.get_weights())
+    x = np.random.default_rng(0).uniform(-1, 1, (2, *shape)).astype(np.float32)
+    spatial = sw.inspection.spatial_model(nested)
+    assert spatial.path == f"{backbone.name}/post_relu"
+    _, maps = sw.gradcam(nested, x, [[0], [2]], resizing=False, postprocessing=None)
+    _, ref = sw.gradcam(flat, x, [[0], [2]], resizing=False, postprocessing=None)
+    assert maps.shape == (2, 2, 2, 1)
+    np.testing.assert_allclose(maps, ref, rtol=1e-3, atol=1e-6)
+    assert ref.max() > 0
+
+
+def test_softmax_heads_are_explained_as_logits(images):
+    linear = gap_dense(seed=7)
+    softmax = gap_dense(seed=7, activation="softmax")
+    for name in ("gradcam", "cam"):
+        shortcut = getattr(sw, name)
+        ref_logits, ref = shortcut(linear, images, INDICES, resizing=False, postprocessing=None)
+        logits, maps = shortcut(softmax, images, INDICES, resizing=False, postprocessing=None)
+        np.testing.assert_allclose(logits, ref_logits, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(maps, ref, rtol=1e-4, atol=1e-7)
+    assert softmax.layers[-1].activation is keras.activations.softmax
+
+
+def test_engine_resizes_low_resolution_maps_and_normalises(images):
+    model = gap_dense(seed=8)
+    _, maps = sw.gradcam(model, images, INDICES)
+    _, low = cams.gradcam(model, images, INDICES)
+    assert maps.shape == (7, 12, 12, 2) and low.shape == (7, 10, 10, 2)
+    # The registered postprocessing (min-max) runs on the 10x10 maps, then the bilinear resize.
+    expected = tf.image.resize(sw.filters.normalize(low), (12, 12))
+    np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-6)
+    assert maps.min() >= 0 and maps.max() <= 1 and maps.max() > 0.9
+
+
+def test_methods_compile_with_xla(images):
+    model = gap_dense(seed=9)
+    _, eager = cams.gradcampp(model, images, INDICES)
+    _, compiled = sw.explain(
+        cams.gradcampp, model, images, INDICES, resizing=False, jit_compile=True
+    )
+    np.testing.assert_allclose(compiled, eager, rtol=1e-4, atol=1e-7)
+
+
+def test_parameter_errors(images):
+    model = gap_dense()
+    with pytest.raises(ValueError, match="channel_batch"):
+        cams.scorecam(model, images, INDICES, channel_batch=0)
+    with pytest.raises(ValueError, match="top_channels"):
+        cams.scorecam(model, images, INDICES, top_channels=0)
+    with pytest.raises(ValueError, match="activation"):
+        cams.scorecam(model, images, INDICES, activation="tanh")
+    with pytest.raises(ValueError, match="not found"):
+        sw.gradcam(model, images, 0, layer="missing")
