@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo demo-png test lint format bench clean docs system-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,25 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The quickstart notebook in JupyterLab on 127.0.0.1 (a fresh copy in build/demo, so the one in
+# notebooks/ stays clean), on a free port, with a token; the URL to open is printed first.
 demo: $(STAMP)
+	@mkdir -p build/demo && cp notebooks/quickstart.ipynb build/demo/quickstart.ipynb
+	@port=$$($(PY) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	token=$$($(PY) -c 'import secrets; print(secrets.token_hex(16))'); \
+	echo ""; \
+	echo "  SaliencyWidget quickstart in JupyterLab (Ctrl-C to stop):"; \
+	echo "  http://127.0.0.1:$$port/lab/tree/quickstart.ipynb?token=$$token"; \
+	echo ""; \
+	exec $(VENV)/bin/jupyter lab --no-browser --ip=127.0.0.1 --port=$$port --port-retries=0 \
+		--IdentityProvider.token=$$token --ServerApp.root_dir=build/demo \
+		$$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+# The command-line demo: maps of the bundled model on a dozen images, as one PNG grid.
+demo-png: $(STAMP)
 	$(PY) -m saliency_widgets.cli demo
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
@@ -29,6 +44,18 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# System programs the tests need, installed once: chromium (the docs' widget page is opened in a
+# real browser) and npm (fetches the widget renderer the docs serve). Skipped when present.
+system-deps:
+	@command -v chromium >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
+		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium npm; }
+
+# The documentation site, offline and warning-free (tests/docs builds it too, into a temp dir).
+docs: $(STAMP) system-deps
+	$(PY) docs/_ext/docs_assets.py
+	$(PY) -m sphinx -W --keep-going -j auto -b html -d build/docs/doctrees docs build/docs/html
+	@echo "open build/docs/html/index.html"
 
 bench: $(STAMP)
 	$(PY) benchmarks/engine_vs_forward.py

@@ -15,7 +15,21 @@ from pathlib import Path
 
 import matplotlib
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as _MatplotlibFigure
+
+
+class Figure(_MatplotlibFigure):
+    """A matplotlib figure that Jupyter displays as a PNG without ``pyplot`` or ``%matplotlib``.
+
+    Plain :class:`matplotlib.figure.Figure` objects made without ``pyplot`` print as
+    ``<Figure size …>`` in a fresh kernel; this subclass brings its own ``_repr_png_``.
+    """
+
+    def _repr_png_(self) -> bytes:
+        buffer = io.BytesIO()
+        self.savefig(buffer, format="png")
+        return buffer.getvalue()
+
 
 DEFAULT_CMAP = "inferno"
 """Perceptually uniform, readable in print and for colour-blind readers."""
@@ -330,11 +344,52 @@ def scores_to_probabilities(logits: np.ndarray, activation: str) -> np.ndarray:
     return logits
 
 
+def fit_png(image: object, size: int) -> bytes:
+    """PNG bytes of an image scaled so that its longer side is about ``size`` pixels (for widgets).
+
+    Small images are enlarged by an integer factor with nearest-neighbour sampling, so their
+    pixels stay crisp instead of being blurred by the browser; large ones are reduced with a
+    Lanczos filter (thumbnails). An image between half ``size`` and ``size`` keeps its size.
+
+    Args:
+        image: Any image :func:`to_display_image` accepts (uint8, float, 2-D or RGB(A)).
+        size: Target length of the longer side, in pixels (``>= 1``).
+
+    Returns:
+        The PNG file's bytes.
+
+    Raises:
+        ValueError: If ``size`` is below 1.
+
+    Example:
+        >>> from PIL import Image
+        >>> png = fit_png(np.zeros((16, 8, 3), np.uint8), 64)
+        >>> Image.open(io.BytesIO(png)).size
+        (32, 64)
+    """
+    from PIL import Image
+
+    if size < 1:
+        raise ValueError(f"size must be at least 1, got {size}")
+    picture = to_display_image(image)
+    longest = max(picture.shape[:2])
+    if longest < size:
+        factor = size // longest
+        picture = np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
+    pil = Image.fromarray(picture)
+    if longest > size:
+        pil.thumbnail((size, size), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    pil.save(buffer, format="png", compress_level=3)
+    return buffer.getvalue()
+
+
 __all__ = [
     "DEFAULT_CMAP",
     "array_to_png",
     "colorize",
     "figure_to_png",
+    "fit_png",
     "overlay",
     "probability_titles",
     "render_grid",

@@ -84,3 +84,10 @@ def test_probability_titles():
     logits = np.array([[2.0, 0.0], [0.0, 0.0]])
     titles = render.probability_titles(logits, np.array([0, 1]), ["cat", "dog"], "softmax")
     assert titles == ["cat 88.1%", "dog 50.0%"]
+
+
+def test_figures_display_as_png_in_jupyter_without_pyplot():
+    figure = render.visualize(np.zeros((2, 4, 4, 3)), cols=2)
+    png = figure._repr_png_()
+    assert png.startswith(b"\x89PNG")
+    assert len(figure.axes) == 2  # displaying does not release the figure

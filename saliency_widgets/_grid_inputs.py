@@ -1,0 +1,441 @@
+"""Inputs of a saliency grid named by text: ``module:callable`` references, models, images, names.
+
+The Sphinx directive and the ``saliency-widgets render`` command receive their model, images,
+preprocessing and class names as strings. This module turns those strings into objects, with
+errors (:class:`GridError`) that say which input is wrong and why.
+
+A *reference* is ``package.module:attribute``, optionally called with literal arguments:
+``saliency_widgets.zoo:load_samples(16)``, ``mypkg.models:build(width=2)``.
+"""
+
+from __future__ import annotations
+
+import ast
+import glob
+import importlib
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+_REFERENCE = re.compile(
+    r"^(?P<module>[A-Za-z_][\w.]*):(?P<attribute>[A-Za-z_][\w.]*)(?P<call>\(.*\))?$", re.DOTALL
+)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
+"""File types :func:`read_image` accepts (anything Pillow reads)."""
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+"""Model file types :func:`load_model` accepts."""
+
+
+class GridError(ValueError):
+    """A grid cannot be made from these inputs or options; the message says which and why."""
+
+
+def is_reference(text: object) -> bool:
+    """Whether ``text`` reads as ``module:attribute`` or ``module:attribute(args)``.
+
+    Args:
+        text: Any value.
+
+    Returns:
+        True for a reference string; False for paths, globs and non-strings.
+    """
+    return isinstance(text, str) and _REFERENCE.match(text.strip()) is not None
+
+
+def _literal_arguments(call: str, reference: str) -> tuple[tuple, dict[str, Any]]:
+    try:
+        expression = ast.parse(f"f{call}", mode="eval").body
+        assert isinstance(expression, ast.Call)
+        args = tuple(ast.literal_eval(a) for a in expression.args)
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in expression.keywords if k.arg}
+    except (SyntaxError, ValueError, AssertionError) as error:
+        raise GridError(
+            f"{reference!r}: arguments must be Python literals, e.g. module:function(16, seed=3)"
+        ) from error
+    return args, kwargs
+
+
+def resolve_reference(text: str) -> tuple[Any, tuple, dict[str, Any]]:
+    """Imports the attribute named by a reference.
+
+    Args:
+        text: ``module:attribute`` or ``module:attribute(literal args)``.
+
+    Returns:
+        ``(attribute, args, kwargs)``; the arguments are empty when none were written.
+
+    Raises:
+        GridError: If the text is not a reference, the module cannot be imported or has no such
+            attribute, or the arguments are not literals.
+    """
+    match = _REFERENCE.match(text.strip())
+    if match is None:
+        raise GridError(f"{text!r} is not a reference of the form module:attribute")
+    module_name, attribute = match["module"], match["attribute"]
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as error:
+        raise GridError(f"{text!r}: cannot import {module_name!r} ({error})") from error
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise GridError(f"{text!r}: {module_name!r} has no attribute {attribute!r}")
+        target = getattr(target, part)
+    args, kwargs = _literal_arguments(match["call"], text) if match["call"] else ((), {})
+    return target, args, kwargs
+
+
+def produce(text: str) -> Any:
+    """The value a reference stands for: the attribute called (with its arguments) if callable.
+
+    Args:
+        text: A reference.
+
+    Returns:
+        ``attribute(*args, **kwargs)`` for a callable, else the attribute itself.
+
+    Raises:
+        GridError: As :func:`resolve_reference`, or when arguments are given to a non-callable.
+    """
+    target, args, kwargs = resolve_reference(text)
+    if callable(target):
+        return target(*args, **kwargs)
+    if args or kwargs:
+        raise GridError(f"{text!r}: arguments given but the attribute is not callable")
+    return target
+
+
+def function(text: str) -> Callable[..., Any]:
+    """The function a reference names, with its literal arguments bound after the first.
+
+    ``mypkg:preprocess(mode="torch")`` gives ``lambda images: mypkg.preprocess(images,
+    mode="torch")``.
+
+    Args:
+        text: A reference to a callable.
+
+    Returns:
+        The callable.
+
+    Raises:
+        GridError: As :func:`resolve_reference`, or when the attribute is not callable.
+    """
+    target, args, kwargs = resolve_reference(text)
+    if not callable(target):
+        raise GridError(f"{text!r} is not callable")
+    if not args and not kwargs:
+        return target
+    return lambda first: target(first, *args, **kwargs)
+
+
+def _resolve_path(path: str | Path, base: Path | None) -> Path:
+    path = Path(path).expanduser()
+    return path if path.is_absolute() or base is None else base / path
+
+
+class ModelCache:
+    """Loaded models by source, so that the grids of one process share one model.
+
+    A model file is reloaded when its size or modification time changes; a reference is loaded
+    once. The cache keeps the last ``size`` models.
+
+    Attributes:
+        loads: How many times a model was actually loaded (not served from the cache).
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self._models: OrderedDict[tuple, Any] = OrderedDict()
+        self._size = size
+        self.loads = 0
+
+    def get(self, source: str | Path, base: Path | None = None) -> Any:
+        """The model named by ``source``, loaded on first use.
+
+        Args:
+            source: A ``.keras``/``.h5`` path or a reference to a callable returning a model.
+            base: Folder that relative paths are resolved against.
+
+        Returns:
+            The ``keras.Model``.
+
+        Raises:
+            GridError: If the file is missing or unreadable, or the reference fails or does not
+                give a Keras model.
+        """
+        key = self._key(source, base)
+        if key in self._models:
+            self._models.move_to_end(key)
+            return self._models[key]
+        model = load_model(source, base)
+        self.loads += 1
+        self._models[key] = model
+        while len(self._models) > self._size:
+            self._models.popitem(last=False)
+        return model
+
+    def clear(self) -> None:
+        """Forgets every loaded model."""
+        self._models.clear()
+
+    @staticmethod
+    def _key(source: str | Path, base: Path | None) -> tuple:
+        if is_reference(source):
+            return ("reference", str(source).strip())
+        path = _resolve_path(source, base).resolve()
+        try:
+            stat = path.stat()
+        except OSError:
+            return ("file", str(path), None, None)
+        return ("file", str(path), stat.st_size, stat.st_mtime_ns)
+
+
+MODELS = ModelCache()
+"""The process-wide model cache used by :func:`saliency_widgets.grid.make_grid` by default."""
+
+
+def load_model(source: str | Path, base: Path | None = None) -> Any:
+    """Loads a Keras model from a file or a reference (no caching; see :class:`ModelCache`).
+
+    Args:
+        source: A ``.keras``/``.h5`` path (relative to ``base``) or a reference such as
+            ``saliency_widgets.zoo:load_shapes_model``.
+        base: Folder that relative paths are resolved against.
+
+    Returns:
+        The ``keras.Model``.
+
+    Raises:
+        GridError: If the file is missing, has an unknown type or cannot be read, or the
+            reference fails or does not give a Keras model.
+    """
+    import keras
+
+    if is_reference(source):
+        try:
+            model = produce(str(source))
+        except GridError:
+            raise
+        except Exception as error:
+            message = " ".join(str(error).split())
+            raise GridError(f"model {source!r} raised {type(error).__name__}: {message}") from error
+    else:
+        path = _resolve_path(source, base)
+        if not path.is_file():
+            raise GridError(f"model file not found: {path}")
+        if path.suffix.lower() not in MODEL_SUFFIXES:
+            raise GridError(f"model file {path.name!r}: expected one of {MODEL_SUFFIXES}")
+        try:
+            model = keras.models.load_model(path, compile=False)
+        except Exception as error:
+            raise GridError(f"cannot load model {path}: {error}") from error
+    if not isinstance(model, keras.Model):
+        raise GridError(f"model {source!r} gave a {type(model).__name__}, not a keras.Model")
+    return model
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images to explain, as displayed, with a short name for each.
+
+    Attributes:
+        images: One ``uint8`` array per image, ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``;
+            sizes may differ until :func:`fit_images` makes them one batch.
+        names: A label per image (file stem, or ``"#i"`` for images from a reference).
+    """
+
+    images: tuple[np.ndarray, ...]
+    names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Reads an image file as ``uint8`` RGB.
+
+    Args:
+        path: Any image file Pillow reads.
+
+    Returns:
+        ``(H, W, 3)`` uint8 (transparency is composited on white).
+
+    Raises:
+        GridError: If the file cannot be read as an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("RGBA", "LA", "P"):
+                rgba = image.convert("RGBA")
+                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                return np.asarray(Image.alpha_composite(background, rgba).convert("RGB"))
+            return np.asarray(image.convert("RGB"))
+    except (OSError, UnidentifiedImageError) as error:
+        raise GridError(f"cannot read image {path}: {error}") from error
+
+
+def expand_patterns(patterns: Sequence[str], base: Path | None) -> list[Path]:
+    """Expands glob patterns (relative to ``base``) to sorted, de-duplicated image files.
+
+    Args:
+        patterns: Paths or glob patterns (``*``, ``?``, ``[..]``, ``**``).
+        base: Folder that relative patterns are resolved against.
+
+    Returns:
+        The matching files in pattern order, each pattern's matches sorted by name.
+
+    Raises:
+        GridError: If a pattern matches no image file.
+    """
+    files: list[Path] = []
+    for pattern in patterns:
+        full = _resolve_path(pattern, base)
+        matches = sorted(
+            Path(p)
+            for p in glob.glob(str(full), recursive=True)
+            if Path(p).is_file() and Path(p).suffix.lower() in IMAGE_SUFFIXES
+        )
+        if not matches:
+            raise GridError(f"no image matches {pattern!r} (looked for {full})")
+        files.extend(m for m in matches if m not in files)
+    return files
+
+
+def load_images(source: str | Sequence[str | Path], base: Path | None = None) -> ImageSet:
+    """Collects the images to explain.
+
+    Args:
+        source: A reference whose value is an ``(N, H, W, C)`` array, a sequence of arrays or
+            paths, or an object with an ``images`` attribute (such as
+            :func:`saliency_widgets.zoo.load_samples`'s result); or a glob pattern; or a
+            sequence of paths and patterns.
+        base: Folder that relative paths and patterns are resolved against.
+
+    Returns:
+        The images and their names.
+
+    Raises:
+        GridError: If nothing matches, a file is not an image, or a reference gives something
+            that is not images.
+    """
+    if isinstance(source, str) and is_reference(source):
+        value = produce(source)
+        value = getattr(value, "images", value)
+        if isinstance(value, np.ndarray) or hasattr(value, "numpy"):
+            value = np.asarray(value)
+            value = list(value) if value.ndim == 4 else [value]
+        if not isinstance(value, Sequence) or not value:
+            raise GridError(f"images {source!r} gave {type(value).__name__}, not images")
+        images, names = [], []
+        for i, item in enumerate(value):
+            if isinstance(item, str | Path):
+                images.append(read_image(_resolve_path(item, base)))
+                names.append(Path(item).stem)
+            else:
+                images.append(_as_uint8(np.asarray(item), f"{source} item {i}"))
+                names.append(f"#{i}")
+        return ImageSet(tuple(images), tuple(names))
+    patterns = [source] if isinstance(source, str | Path) else list(source)
+    files = expand_patterns([str(p) for p in patterns], base)
+    return ImageSet(tuple(read_image(f) for f in files), tuple(f.stem for f in files))
+
+
+def _as_uint8(image: np.ndarray, what: str) -> np.ndarray:
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (1, 3, 4)):
+        raise GridError(f"{what}: expected an (H, W[, C]) image, got shape {image.shape}")
+    if image.dtype == np.uint8:
+        return image
+    from saliency_widgets.render import to_display_image
+
+    return to_display_image(image)
+
+
+def fit_images(images: ImageSet, size: tuple[int, int] | None, channels: int | None) -> np.ndarray:
+    """Stacks images into one ``uint8`` batch of the model's size and channels.
+
+    Args:
+        images: The images.
+        size: ``(H, W)`` the model takes, or ``None`` to use the first image's size.
+        channels: Channels the model takes (1 or 3), or ``None`` for 3.
+
+    Returns:
+        ``(N, H, W, C)`` uint8; images of another size are resized (bilinear).
+    """
+    from PIL import Image
+
+    size = size or images.images[0].shape[:2]
+    mode = "L" if channels == 1 else "RGB"
+    batch = []
+    for image in images.images:
+        picture = Image.fromarray(image[..., :3] if image.ndim == 3 else image)
+        picture = picture.convert(mode)
+        if picture.size != (size[1], size[0]):
+            picture = picture.resize((size[1], size[0]), Image.Resampling.BILINEAR)
+        array = np.asarray(picture)
+        batch.append(array[..., None] if array.ndim == 2 else array)
+    return np.stack(batch)
+
+
+def load_class_names(source: str | Sequence[str] | None, base: Path | None = None) -> list[str]:
+    """Class names by index, from a reference, a ``.json``/``.txt`` file or a comma list.
+
+    Args:
+        source: A reference giving a sequence of names; a ``.json`` file holding a list, or an
+            object with a ``"class_names"`` list (as the bundled model's report does); a ``.txt``
+            file with one name per line; a comma-separated list; a sequence; or ``None``.
+        base: Folder that relative paths are resolved against.
+
+    Returns:
+        The names (empty when ``source`` is ``None``).
+
+    Raises:
+        GridError: If the file is missing or holds no list of names.
+    """
+    if source is None:
+        return []
+    if not isinstance(source, str):
+        return [str(name) for name in source]
+    if is_reference(source):
+        value = produce(source)
+    elif source.strip().lower().endswith((".json", ".txt")):
+        path = _resolve_path(source.strip(), base)
+        if not path.is_file():
+            raise GridError(f"class names file not found: {path}")
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() == ".txt":
+            value = [line.strip() for line in text.splitlines() if line.strip()]
+        else:
+            value = json.loads(text)
+            value = value.get("class_names") if isinstance(value, dict) else value
+    else:
+        value = [name.strip() for name in source.split(",") if name.strip()]
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+        raise GridError(f"class names {source!r} gave no list of names")
+    return [str(name) for name in value]
+
+
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "MODELS",
+    "MODEL_SUFFIXES",
+    "GridError",
+    "ImageSet",
+    "ModelCache",
+    "expand_patterns",
+    "fit_images",
+    "function",
+    "is_reference",
+    "load_class_names",
+    "load_images",
+    "load_model",
+    "produce",
+    "read_image",
+    "resolve_reference",
+]

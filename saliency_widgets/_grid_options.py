@@ -1,0 +1,256 @@
+"""Options of a saliency grid, parsed from text: directive options and command-line flags.
+
+:meth:`GridOptions.from_strings` is the one parser of the options the ``saliency-grid`` directive
+and ``saliency-widgets render`` share; every error names the option at fault.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from saliency_widgets import render
+from saliency_widgets._grid_inputs import GridError
+
+PANELS = ("image", "map", "overlay")
+"""Panel kinds: the image, the colour-mapped map, the map blended over the image."""
+MAX_PANELS_PER_ROW = 8
+"""Default row width, in panels, when ``cols`` is not given."""
+
+
+@dataclass(frozen=True)
+class ClassSelection:
+    """Which classes each image's maps explain.
+
+    Attributes:
+        top: Explain each image's ``top`` highest-scoring classes (``None`` when ``items`` is set).
+        items: Class names or indices explained for every image.
+    """
+
+    top: int | None = 1
+    items: tuple[str | int, ...] = ()
+
+    @classmethod
+    def parse(cls, text: str) -> ClassSelection:
+        """Parses ``"top-3"``, ``"predicted"`` (top-1), or a comma list of names and indices.
+
+        Args:
+            text: The option's text.
+
+        Returns:
+            The selection.
+
+        Raises:
+            GridError: For an empty list or a ``top-K`` with K < 1.
+        """
+        text = text.strip()
+        lowered = text.lower().replace(" ", "")
+        if lowered in ("predicted", "top", "top-1", "top1"):
+            return cls(top=1)
+        if lowered.startswith("top-") or (lowered.startswith("top") and lowered[3:].isdigit()):
+            digits = lowered[4:] if lowered.startswith("top-") else lowered[3:]
+            if not digits.isdigit() or int(digits) < 1:
+                raise GridError(f"classes: {text!r}: expected top-K with K >= 1, e.g. top-3")
+            return cls(top=int(digits))
+        items = tuple(
+            int(item) if item.lstrip("-").isdigit() else item
+            for item in (part.strip() for part in text.split(","))
+            if item
+        )
+        if not items:
+            raise GridError("classes: expected top-K or a comma list of class names/indices")
+        return cls(top=None, items=items)
+
+    def indices(self, logits: np.ndarray, class_names: Sequence[str]) -> np.ndarray:
+        """The ``(N, K)`` class indices to explain.
+
+        Args:
+            logits: ``(N, L)`` scores of the images.
+            class_names: Names by index (may be empty when only indices are used).
+
+        Returns:
+            ``(N, K)`` int64 indices.
+
+        Raises:
+            GridError: For an unknown class name, an index out of range, or K > L.
+        """
+        from saliency_widgets.targets import top_k
+
+        units = logits.shape[1]
+        if self.top is not None:
+            if self.top > units:
+                raise GridError(f"classes: top-{self.top} but the model has {units} classes")
+            return top_k(logits, self.top)
+        chosen = []
+        for item in self.items:
+            if isinstance(item, int):
+                if not 0 <= item < units:
+                    raise GridError(f"classes: index {item} out of range (the model has {units})")
+                chosen.append(item)
+            elif not class_names:
+                raise GridError(f"classes: {item!r} is a name but no class names were given")
+            elif item not in class_names:
+                raise GridError(
+                    f"classes: {item!r} is not a class name; known: {', '.join(class_names)}"
+                )
+            else:
+                chosen.append(list(class_names).index(item))
+        if class_names and len(class_names) != units:
+            raise GridError(f"{len(class_names)} class names for a model with {units} outputs")
+        return np.tile(np.asarray(chosen, dtype=np.int64), (len(logits), 1))
+
+
+def parse_params(text: str) -> dict[str, Any]:
+    """Parses method parameters written ``name=value, name=value``.
+
+    Values are Python literals (``16``, ``0.1``, ``"max"``, ``(1, 2)``, ``None``); a bare word is
+    taken as a string (``layer=last_conv``).
+
+    Args:
+        text: The parameters; empty for none.
+
+    Returns:
+        The parameters by name.
+
+    Raises:
+        GridError: If the text is not a list of ``name=value`` pairs.
+    """
+    if not text.strip():
+        return {}
+    try:
+        call = ast.parse(f"f({text})", mode="eval").body
+    except SyntaxError as error:
+        raise GridError(f"params: {text!r} is not a list of name=value pairs") from error
+    assert isinstance(call, ast.Call)
+    if call.args or any(k.arg is None for k in call.keywords):
+        raise GridError(f"params: {text!r}: write every parameter as name=value")
+    params = {}
+    for keyword in call.keywords:
+        value = keyword.value
+        if isinstance(value, ast.Name) and value.id not in ("None", "True", "False"):
+            params[keyword.arg] = value.id
+            continue
+        try:
+            params[keyword.arg] = ast.literal_eval(value)
+        except ValueError as error:
+            raise GridError(
+                f"params: the value of {keyword.arg!r} must be a literal (number, string, tuple)"
+            ) from error
+    return params
+
+
+def _number(options: Mapping[str, str], name: str, kind: type, low: float, high: float) -> Any:
+    text = str(options[name]).strip()
+    try:
+        value = kind(text)
+    except ValueError:
+        raise GridError(f"{name}: {text!r} is not a {kind.__name__}") from None
+    if not low <= value <= high:
+        raise GridError(f"{name}: {text} is outside [{low}, {high}]")
+    return value
+
+
+@dataclass(frozen=True)
+class GridOptions:
+    """How a grid is computed and drawn.
+
+    Attributes:
+        method: A name in :data:`saliency_widgets.methods.METHODS`.
+        params: Extra keyword parameters of the method (``samples=16`` for SmoothGrad, …).
+        classes: Which classes to explain.
+        postprocessing: A name in :data:`saliency_widgets.filters.FILTERS`, ``"none"``, or
+            ``"default"`` for the method's own default.
+        panels: Panels per image: ``"image"`` once, then ``"map"``/``"overlay"`` per class.
+        cols: Images per row (``None``: as many as fit in :data:`MAX_PANELS_PER_ROW` panels).
+        alpha: Maximum opacity of the overlays.
+        cmap: A matplotlib colour map.
+        dpi: PNG resolution (a panel is ``panel_size`` inches).
+        panel_size: Inches per panel.
+        batch_size: Images per compiled engine call.
+    """
+
+    method: str = "gradients"
+    params: Mapping[str, Any] = field(default_factory=dict)
+    classes: ClassSelection = field(default_factory=ClassSelection)
+    postprocessing: str = "default"
+    panels: tuple[str, ...] = ("image", "overlay")
+    cols: int | None = None
+    alpha: float = 0.6
+    cmap: str = render.DEFAULT_CMAP
+    dpi: int = 100
+    panel_size: float = 1.6
+    batch_size: int = 32
+
+    KEYS = (
+        "method",
+        "params",
+        "classes",
+        "postprocessing",
+        "panels",
+        "cols",
+        "overlay",
+        "cmap",
+        "dpi",
+        "batch-size",
+    )
+    """The option names :meth:`from_strings` reads (``overlay`` sets ``alpha``)."""
+
+    @classmethod
+    def from_strings(cls, options: Mapping[str, str]) -> GridOptions:
+        """Parses options written as text (directive options, command-line flags).
+
+        Args:
+            options: Any of :attr:`KEYS`; missing keys keep their defaults. Method and filter
+                names are checked by :func:`make_grid`, which knows the registries.
+
+        Returns:
+            The options.
+
+        Raises:
+            GridError: For an unknown key or a value that does not parse, naming the option.
+        """
+        import matplotlib
+
+        unknown = sorted(set(options) - set(cls.KEYS))
+        if unknown:
+            raise GridError(f"unknown option(s) {unknown}; known: {list(cls.KEYS)}")
+        values: dict[str, Any] = {}
+        if "method" in options:
+            values["method"] = str(options["method"]).strip()
+        if "params" in options:
+            values["params"] = parse_params(str(options["params"]))
+        if "classes" in options:
+            values["classes"] = ClassSelection.parse(str(options["classes"]))
+        if "postprocessing" in options:
+            values["postprocessing"] = str(options["postprocessing"]).strip()
+        if "panels" in options:
+            values["panels"] = _parse_panels(str(options["panels"]))
+        if "cols" in options:
+            values["cols"] = _number(options, "cols", int, 1, 64)
+        if "overlay" in options:
+            values["alpha"] = _number(options, "overlay", float, 0.0, 1.0)
+        if "dpi" in options:
+            values["dpi"] = _number(options, "dpi", int, 20, 600)
+        if "batch-size" in options:
+            values["batch_size"] = _number(options, "batch-size", int, 1, 4096)
+        if "cmap" in options:
+            values["cmap"] = str(options["cmap"]).strip()
+            if values["cmap"] not in matplotlib.colormaps:
+                raise GridError(f"cmap: {values['cmap']!r} is not a matplotlib colour map")
+        return cls(**values)
+
+
+def _parse_panels(text: str) -> tuple[str, ...]:
+    panels = tuple(p.strip() for p in text.replace(" ", ",").split(",") if p.strip())
+    if not panels or set(panels) - set(PANELS) or len(set(panels)) != len(panels):
+        raise GridError(f"panels: {text!r}: expected distinct names among {', '.join(PANELS)}")
+    if panels == ("image",):
+        raise GridError("panels: 'image' alone shows no saliency; add map and/or overlay")
+    return panels
+
+
+__all__ = ["MAX_PANELS_PER_ROW", "PANELS", "ClassSelection", "GridOptions", "parse_params"]

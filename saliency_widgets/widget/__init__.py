@@ -1,0 +1,16 @@
+"""An interactive explorer of saliency maps for Jupyter, built from core ipywidgets only.
+
+Example:
+    >>> from saliency_widgets import zoo
+    >>> from saliency_widgets.widget import SaliencyWidget
+    >>> samples = zoo.load_samples(16)
+    >>> SaliencyWidget(zoo.load_shapes_model(), samples.images, samples.labels,
+    ...                preprocess=zoo.preprocess, class_names=zoo.class_names())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from saliency_widgets.widget._images import Pictures, load_pictures
+from saliency_widgets.widget._widget import SaliencyWidget
+
+__all__ = ["Pictures", "SaliencyWidget", "load_pictures"]

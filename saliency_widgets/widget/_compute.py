@@ -1,0 +1,305 @@
+"""What the widget asks of the engine: predictions for every image, maps for one image.
+
+No TensorFlow maths here: predictions come from :func:`~saliency_widgets.inspection.
+explained_model`'s model, maps from :func:`saliency_widgets.explain` with a method of the
+registry, postprocessed by a filter of :data:`saliency_widgets.filters.FILTERS`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+from saliency_widgets import _inputs, engine
+from saliency_widgets.filters import FILTERS
+from saliency_widgets.inspection import ExplainedModel, explained_model
+from saliency_widgets.methods import METHODS, get_method
+from saliency_widgets.widget._images import Pictures
+
+SIGNS = ("absolute", "positive", "negative")
+"""Sign modes: which part of a signed attribution the map shows."""
+
+SIGNED_REDUCTION = "sum"
+"""Channel reduction asked of methods with a ``reduce`` option when a signed map is needed:
+their default (``"max"`` of absolute values) has no sign left to keep."""
+
+
+def method_names() -> list[str]:
+    """Names of every registered method, in registry order (read at call time)."""
+    return list(METHODS)
+
+
+def method_label(name: str) -> str:
+    """The method's human-readable label (its name when it has none)."""
+    return get_method(name).label or name
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How :func:`saliency_widgets.explain` is called for one method and sign mode.
+
+    Attributes:
+        function: The pure method.
+        postprocessing: The filter that turns its output into a ``[0, 1]`` map.
+        params: Keyword parameters of the method.
+    """
+
+    function: Callable
+    postprocessing: Callable
+    params: dict[str, Any]
+
+
+def _default_of(function: Callable, name: str) -> object:
+    try:
+        parameter = inspect.signature(function).parameters.get(name)
+    except (TypeError, ValueError):
+        return None
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return None
+    return parameter.default
+
+
+def _accepts(function: Callable, name: str) -> bool:
+    try:
+        return name in inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def recipe(method: str, sign: str) -> Recipe:
+    """Decides the engine call for ``method`` shown in sign mode ``sign``.
+
+    ``"absolute"`` uses the method's own default postprocessing (so the widget shows what
+    ``sw.explain`` with the registry's defaults returns), ``absolute_normalize`` when it has none.
+    ``"positive"``/``"negative"`` use ``positive_normalize``/``negative_normalize``; a method whose
+    ``reduce`` option would discard the sign (``"max"`` of absolute values) is asked for a signed
+    :data:`SIGNED_REDUCTION` instead.
+
+    Args:
+        method: A name in :data:`saliency_widgets.methods.METHODS`.
+        sign: One of :data:`SIGNS`.
+
+    Returns:
+        The :class:`Recipe`.
+
+    Raises:
+        ValueError: For an unknown method or sign mode.
+    """
+    spec = get_method(method)
+    if sign not in SIGNS:
+        raise ValueError(f"sign={sign!r}: expected one of {SIGNS}")
+    params = dict(spec.params)
+    if sign == "absolute":
+        return Recipe(spec.function, spec.postprocessing or FILTERS["absolute_normalize"], params)
+    if _accepts(spec.function, "reduce"):
+        reduce = params.get("reduce", _default_of(spec.function, "reduce"))
+        if reduce == "max":
+            params["reduce"] = SIGNED_REDUCTION
+    return Recipe(spec.function, FILTERS[f"{sign}_normalize"], params)
+
+
+def explain_classes(
+    model: keras.Model, x: np.ndarray, classes: tuple[int, ...], method: str, sign: str
+) -> np.ndarray:
+    """Maps of several classes of one image, from one batched multi-class engine call.
+
+    Args:
+        model: The user's model.
+        x: One preprocessed image ``(H, W, C)``.
+        classes: The classes to explain.
+        method: Registry name of the method.
+        sign: Sign mode.
+
+    Returns:
+        ``(len(classes), H', W')`` float32 maps in ``[0, 1]``.
+    """
+    how = recipe(method, sign)
+    _, maps = engine.explain(
+        how.function,
+        model,
+        x[None],
+        np.asarray([classes], dtype=np.int32),
+        batch_size=1,
+        postprocessing=how.postprocessing,
+        verbose=False,
+        **how.params,
+    )
+    return np.moveaxis(maps[0], -1, 0)
+
+
+class Predictor:
+    """The start-up forward pass: pre-activation scores of every image.
+
+    Args:
+        model: The user's model (never modified).
+    """
+
+    def __init__(self, model: keras.Model) -> None:
+        self.target: ExplainedModel = explained_model(model)
+        self.spec = _inputs.InputSpec.of(self.target.model)
+
+    @property
+    def activation(self) -> str:
+        """How scores become probabilities: ``"softmax"``, ``"sigmoid"`` or ``"none"``."""
+        return self.target.removed_activation or "none"
+
+    @property
+    def units(self) -> int | None:
+        """Number of classes, when the model declares it."""
+        try:
+            return int(self.target.model.outputs[0].shape[-1])
+        except (AttributeError, IndexError, TypeError, ValueError):
+            return None
+
+    def scores(self, x: np.ndarray, first: int = 0) -> np.ndarray:
+        """Scores ``(B, L)`` of a preprocessed batch, with the engine's input checks.
+
+        Args:
+            x: ``(B, H, W, C)`` model inputs.
+            first: Index of the batch's first image (for error messages).
+
+        Returns:
+            ``(B, L)`` float32 scores (logits when a softmax/sigmoid head was removed).
+
+        Raises:
+            ValueError: For inputs the model cannot take, or NaN/inf inputs or outputs.
+        """
+        name = f"image {first}" if len(x) == 1 else f"images {first}–{first + len(x) - 1}"
+        self.spec.check(x.shape, name=name)
+        x = _inputs.as_float_batch(x, name=name)
+        self.target.sync()
+        scores = np.asarray(self.target.model(x, training=False), dtype=np.float32)
+        if scores.ndim != 2:
+            raise ValueError(f"the model's output has shape {scores.shape}; expected (B, L)")
+        if not np.isfinite(scores).all():
+            raise ValueError(f"the model's outputs for {name} are not finite (NaN or inf)")
+        return scores
+
+
+def describe(error: BaseException) -> str:
+    """A short, readable message for an exception raised by a model or an input.
+
+    Errors re-raised by ``tf.function`` carry the traceback of the traced code; only the
+    original ``Type: message`` line is kept from them, and only sentences from other messages.
+    """
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    if lines and lines[0].strip() == "in user code:":
+        text = lines[-1].strip()
+    else:
+        kept = [
+            line.strip()
+            for line in lines
+            if not line[:1].isspace() and not line.startswith(("File ", "[[", "Traceback"))
+        ]
+        text = " ".join(kept[:4]) or "(no message)"
+    name = type(error).__name__
+    if not text.startswith(name):
+        text = f"{name}: {text}"
+    return text if len(text) <= 600 else text[:599] + "…"
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """The start-up forward pass over every image.
+
+    Attributes:
+        inputs: The model input of each image (``None`` where preprocessing failed).
+        scores: ``(N, L)`` scores, NaN rows for the images that failed.
+        errors: A readable message per failed image.
+    """
+
+    inputs: list[np.ndarray | None]
+    scores: np.ndarray
+    errors: dict[int, str]
+
+
+def prepare(batch: np.ndarray, preprocess: Callable[[np.ndarray], object] | None) -> np.ndarray:
+    """Model inputs of a batch of images as given (a channel axis is added to 2-D images)."""
+    x = preprocess(batch) if preprocess is not None else batch
+    x = x.numpy() if hasattr(x, "numpy") else np.asarray(x)
+    return x[..., None] if x.ndim == 3 else x
+
+
+def predict_pictures(
+    predictor: Predictor,
+    pictures: Pictures,
+    preprocess: Callable[[np.ndarray], object] | None,
+    batch_size: int,
+    progress: Callable[[int], None],
+    classes: int | None = None,
+) -> Predictions:
+    """Preprocesses and predicts every image, in batches; an image that fails fails alone.
+
+    A batch that raises (or mixes image sizes) is retried image by image, so that one bad
+    image gets its own message and the others their scores.
+
+    Args:
+        predictor: Wraps the model.
+        pictures: The images as given.
+        preprocess: Images-as-given to model inputs (``None``: as they are).
+        batch_size: Images per forward pass.
+        progress: Called with the number of images done after each batch.
+        classes: Number of classes, for the scores' shape when every image fails.
+
+    Returns:
+        The :class:`Predictions`.
+    """
+    count = len(pictures)
+    inputs: list[np.ndarray | None] = [None] * count
+    errors: dict[int, str] = {}
+    scores: np.ndarray | None = None
+    for start in range(0, count, batch_size):
+        indices = range(start, min(start + batch_size, count))
+        for i, x, row in _predict_batch(predictor, pictures, preprocess, indices, errors):
+            if scores is None:
+                scores = np.full((count, len(row)), np.nan, np.float32)
+            inputs[i], scores[i] = x, row
+        progress(indices[-1] + 1)
+    if scores is None:
+        scores = np.full((count, classes or 1), np.nan, np.float32)
+    return Predictions(inputs, scores, errors)
+
+
+def _predict_batch(
+    predictor: Predictor,
+    pictures: Pictures,
+    preprocess: Callable[[np.ndarray], object] | None,
+    indices: range,
+    errors: dict[int, str],
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    originals = pictures.originals
+    if pictures.same_shape(indices):
+        try:
+            x = prepare(np.stack([originals[i] for i in indices]), preprocess)
+            return list(zip(indices, x, predictor.scores(x, first=indices[0]), strict=True))
+        except Exception:  # find out which image fails, one by one
+            pass
+    rows = []
+    for i in indices:
+        try:
+            x = prepare(originals[i][None], preprocess)
+            rows.append((i, x[0], predictor.scores(x, first=i)[0]))
+        except Exception as error:
+            errors[i] = f"The model could not process image {i}: {describe(error)}"
+    return rows
+
+
+__all__ = [
+    "SIGNED_REDUCTION",
+    "SIGNS",
+    "Predictions",
+    "Predictor",
+    "Recipe",
+    "describe",
+    "explain_classes",
+    "method_label",
+    "method_names",
+    "predict_pictures",
+    "prepare",
+    "recipe",
+]

@@ -1,0 +1,341 @@
+"""The widget's state without the widgets: selection, predictions, map cache, job planning, worker.
+
+The worker thread never runs a queue of stale requests. It asks :meth:`ExplorerState.next_job`
+what the *current* selection still lacks, computes that, and asks again: when the user clicks
+faster than the model computes, intermediate selections are simply never computed, and the
+view is always redrawn from the current selection (latest wins).
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from saliency_widgets.targets import top_k
+
+logger = logging.getLogger(__name__)
+
+MapKey = tuple[int, int, str, str]
+"""``(image, class_index, method, sign)``: everything that determines a map."""
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the view shows.
+
+    Attributes:
+        image: Index of the image.
+        class_index: The explained class (``None`` until predictions are known).
+        method: Registry name of the method.
+        sign: Sign mode.
+    """
+
+    image: int
+    class_index: int | None
+    method: str
+    sign: str
+
+    def key(self) -> MapKey | None:
+        """The cache key of the displayed map (``None`` while the class is unknown)."""
+        if self.class_index is None:
+            return None
+        return (self.image, self.class_index, self.method, self.sign)
+
+
+@dataclass(frozen=True)
+class MapJob:
+    """One engine call: maps of ``classes`` for one image.
+
+    Attributes:
+        image: Index of the image.
+        classes: The classes, the top-K first (padded to a fixed width so that the engine's
+            compiled function never retraces).
+        method: Registry name of the method.
+        sign: Sign mode.
+        background: A prefetch, not needed by the current view.
+    """
+
+    image: int
+    classes: tuple[int, ...]
+    method: str
+    sign: str
+    background: bool = False
+
+    def keys(self) -> list[MapKey]:
+        """The cache keys this job fills, one per class."""
+        return [(self.image, c, self.method, self.sign) for c in self.classes]
+
+
+class MapCache:
+    """A thread-safe least-recently-used cache of maps, bounded in bytes.
+
+    Args:
+        max_bytes: Memory budget; the least recently used maps are dropped beyond it.
+    """
+
+    def __init__(self, max_bytes: int = 256 * 2**20) -> None:
+        self.max_bytes = max_bytes
+        self._maps: collections.OrderedDict[MapKey, np.ndarray] = collections.OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: MapKey) -> np.ndarray | None:
+        """The map for ``key`` (marked as recently used), or ``None``."""
+        with self._lock:
+            found = self._maps.get(key)
+            if found is not None:
+                self._maps.move_to_end(key)
+            return found
+
+    def put(self, key: MapKey, saliency: np.ndarray) -> None:
+        """Stores a map (read-only), evicting the least recently used beyond the budget."""
+        saliency = np.array(saliency, dtype=np.float32)
+        saliency.flags.writeable = False
+        with self._lock:
+            old = self._maps.pop(key, None)
+            if old is not None:
+                self._bytes -= old.nbytes
+            self._maps[key] = saliency
+            self._bytes += saliency.nbytes
+            while self._bytes > self.max_bytes and len(self._maps) > 1:
+                _, dropped = self._maps.popitem(last=False)
+                self._bytes -= dropped.nbytes
+
+    def __contains__(self, key: object) -> bool:
+        with self._lock:
+            return key in self._maps
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._maps)
+
+    def clear(self) -> None:
+        """Drops every map."""
+        with self._lock:
+            self._maps.clear()
+            self._bytes = 0
+
+
+class ExplorerState:
+    """Selection, predictions, cache and failures of one widget, and what to compute next.
+
+    Every method is safe to call from any thread; :attr:`lock` (re-entrant) also serialises the
+    widget's redraws, so that a redraw of an old selection can never land after a newer one.
+
+    Args:
+        count: Number of images.
+        selection: The initial selection.
+        k: How many top classes per image get maps (and rows in the class picker).
+        prefetch: Whether neighbouring images are computed in the background.
+    """
+
+    def __init__(self, count: int, selection: Selection, k: int, prefetch: bool = True) -> None:
+        self.count = count
+        self.k = k
+        self.prefetch = prefetch
+        self.lock = threading.RLock()
+        self.selection = selection
+        self.generation = 0
+        self.compare = "single"
+        self.compare_methods: tuple[str, ...] = ()
+        self.cache = MapCache()
+        self.scores: np.ndarray | None = None
+        self.top: np.ndarray | None = None
+        self.image_errors: dict[int, str] = {}
+        self.failures: dict[tuple[int, str, str], str] = {}
+        self.started = False
+
+    def set_scores(self, scores: np.ndarray, errors: dict[int, str]) -> None:
+        """Records the start-up forward pass and picks each image's top classes.
+
+        Args:
+            scores: ``(N, L)`` scores (rows of failed images are ignored).
+            errors: Messages for the images that could not be predicted.
+        """
+        with self.lock:
+            self.scores = scores
+            self.k = min(self.k, scores.shape[1])
+            self.top = top_k(np.nan_to_num(scores, nan=-np.inf), self.k)
+            self.image_errors = dict(errors)
+            self.started = True
+            if self.selection.class_index is None:
+                self.selection = replace(
+                    self.selection, class_index=self.top_class(self.selection.image)
+                )
+            self.generation += 1
+
+    def top_class(self, image: int) -> int | None:
+        """The predicted class of ``image`` (``None`` before predictions or on error)."""
+        if self.top is None or image in self.image_errors:
+            return None
+        return int(self.top[image, 0])
+
+    def select(self, **changes: object) -> Selection:
+        """Changes the selection (already validated) and starts a new generation.
+
+        Changing the image without naming a class selects that image's predicted class.
+
+        Returns:
+            The new selection.
+        """
+        with self.lock:
+            image_changed = "image" in changes and changes["image"] != self.selection.image
+            if image_changed and "class_index" not in changes:
+                changes["class_index"] = self.top_class(int(changes["image"]))
+            if "image" in changes:  # a click on an image retries what failed on it
+                image = changes["image"]
+                self.failures = {k: v for k, v in self.failures.items() if k[0] != image}
+            self.selection = replace(self.selection, **changes)
+            self.generation += 1
+            return self.selection
+
+    def classes_for(self, image: int, extra: int | None = None) -> tuple[int, ...]:
+        """The classes one engine call explains for ``image``: the top-K, then ``extra``.
+
+        The tuple always has ``min(K + 1, L)`` entries (padded with the top class), so the
+        engine compiles one function per method and reuses it for every call.
+        """
+        top = [int(c) for c in self.top[image]]
+        width = min(self.k + 1, self.scores.shape[1])
+        if extra is not None and extra not in top:
+            top.append(int(extra))
+        return tuple(top + [top[0]] * (width - len(top)))
+
+    def failure(self, image: int, method: str, sign: str) -> str | None:
+        """Why the view of ``image`` cannot be shown, if it cannot."""
+        with self.lock:
+            return self.image_errors.get(image) or self.failures.get((image, method, sign))
+
+    def _job_for(self, image: int, method: str, sign: str, extra: int | None) -> MapJob | None:
+        if self.failure(image, method, sign) is not None:
+            return None
+        classes = self.classes_for(image, extra)
+        job = MapJob(image, classes, method, sign)
+        if all(key in self.cache for key in job.keys()):
+            return None
+        return job
+
+    def next_job(self) -> MapJob | None:
+        """What to compute next: the view's maps first, then the neighbours' (prefetch).
+
+        Returns:
+            The next job, or ``None`` when nothing is missing.
+        """
+        with self.lock:
+            if not self.started:
+                return None
+            selection = self.selection
+            methods = [selection.method]
+            if self.compare == "methods":
+                methods += [m for m in self.compare_methods if m != selection.method]
+            for method in methods:
+                job = self._job_for(selection.image, method, selection.sign, selection.class_index)
+                if job is not None:
+                    return job
+            if not self.prefetch:
+                return None
+            for image in (selection.image + 1, selection.image - 1):
+                if 0 <= image < self.count:
+                    job = self._job_for(image, selection.method, selection.sign, None)
+                    if job is not None:
+                        return replace(job, background=True)
+            return None
+
+    def record(self, job: MapJob, maps: np.ndarray) -> None:
+        """Stores the maps computed for ``job`` (whatever the selection is now)."""
+        for key, saliency in zip(job.keys(), maps, strict=True):
+            self.cache.put(key, saliency)
+
+    def record_failure(self, job: MapJob, message: str) -> None:
+        """Remembers that ``job`` failed, so that it is not retried until its image is picked."""
+        with self.lock:
+            self.failures[(job.image, job.method, job.sign)] = message
+
+
+class Worker:
+    """One daemon thread that runs whatever a planner says is missing, until nothing is.
+
+    Args:
+        plan: Returns the next job (a callable) or ``None``; called on the worker thread.
+        name: Thread name.
+    """
+
+    def __init__(self, plan: Callable[[], Callable[[], None] | None], name: str) -> None:
+        self._plan = plan
+        self._condition = threading.Condition()
+        self._woken = False
+        self._idle = True
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Tells the worker that the state changed (cheap; safe from any thread)."""
+        with self._condition:
+            self._woken = True
+            self._condition.notify_all()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Blocks until the worker has nothing left to do.
+
+        Args:
+            timeout: Seconds to wait at most (``None``: no limit).
+
+        Returns:
+            Whether the worker is idle (``False`` on timeout).
+
+        Raises:
+            RuntimeError: When called from the worker thread itself (it would never return).
+        """
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("wait() called from the widget's worker thread")
+        with self._condition:
+            return self._condition.wait_for(
+                lambda: (self._idle and not self._woken) or self._closed, timeout
+            )
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job is running or about to."""
+        with self._condition:
+            return self._woken or not self._idle
+
+    def close(self) -> None:
+        """Stops the thread after its current job."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            with self._condition:
+                while not self._woken and not self._closed:
+                    self._idle = True
+                    self._condition.notify_all()
+                    self._condition.wait()
+                if self._closed:
+                    self._idle = True
+                    self._condition.notify_all()
+                    return
+                self._woken = False
+                self._idle = False
+            self._drain()
+
+    def _drain(self) -> None:
+        while not self._closed:
+            try:
+                job = self._plan()
+                if job is None:
+                    return
+                job()
+            except Exception:  # a bug, not a model error (jobs report those): keep serving
+                logger.exception("saliency widget worker")
+                return
+
+
+__all__ = ["ExplorerState", "MapCache", "MapJob", "MapKey", "Selection", "Worker"]

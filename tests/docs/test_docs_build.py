@@ -1,0 +1,168 @@
+"""The documentation site builds offline with -W, and its pages hold what they promise."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+
+PAGES = [
+    "index",
+    "quickstart",
+    "gradient_backprop",
+    "widget",
+    "directive",
+    "methods",
+    "bundled_model",
+    "performance",
+    "api",
+]
+
+
+def page(site, name: str) -> str:
+    return (site.html / f"{name}.html").read_text(encoding="utf-8")
+
+
+def grid_images(html: str) -> list[str]:
+    figures = re.findall(r'<figure class="saliency-grid[^"]*".*?</figure>', html, re.S)
+    return [re.search(r'src="(_images/saliency-grid-\w+\.png)"', f).group(1) for f in figures]
+
+
+def test_the_site_builds_warning_free(docs_site):
+    output = docs_site.stdout + docs_site.stderr
+    # -W makes any Sphinx warning fail the build; the kernels' native logging (absl's notice,
+    # oneDNN's) goes to the build log, never into a cell, so it is not a warning.
+    sphinx_warnings = [
+        line
+        for line in output.splitlines()
+        if re.search(r"(^|: )WARNING: ", line) and "absl::InitializeLog" not in line
+    ]
+    assert sphinx_warnings == []
+    assert "Cell printed to stderr" not in output
+    assert "oneDNN custom operations are on" in docs_site.stderr  # oneDNN stays on
+    assert "build succeeded" in docs_site.stdout
+    for name in PAGES:
+        assert (docs_site.html / f"{name}.html").is_file(), name
+
+
+def test_pages_load_nothing_from_the_network(docs_site):
+    external = re.compile(
+        r'<(?:script|img|iframe)[^>]+src="(?:https?:)?//|<link[^>]+href="https?://'
+    )
+    for path in docs_site.html.glob("*.html"):
+        assert not external.search(path.read_text(encoding="utf-8")), path.name
+
+
+def test_grids_are_embedded_as_figures(docs_site):
+    counts = {"index": 1, "quickstart": 1, "directive": 6}
+    for name, count in counts.items():
+        sources = grid_images(page(docs_site, name))
+        assert len(sources) == count, name
+        for source in sources:
+            with Image.open(docs_site.html / source) as picture:
+                assert picture.format == "PNG" and picture.size[0] >= 400
+    directive = page(docs_site, "directive")
+    reference = re.search(r'<span class="std std-numref">(Fig\. \d+)</span>', directive)
+    assert reference is not None  # :name: made it a target of :numref:
+    assert f'<span class="caption-number">{reference.group(1)} </span>' in directive
+
+
+def test_the_methods_page_shows_every_registered_method(docs_site):
+    from saliency_widgets.methods import METHODS
+
+    html = page(docs_site, "methods")
+    assert len(grid_images(html)) == len(METHODS)
+    source = (REPO / "docs" / "methods.rst").read_text()
+    assert sorted(re.findall(r":method: (\w+)", source)) == sorted(METHODS)
+    for spec in METHODS.values():
+        assert f'alt="{spec.label or spec.name} saliency maps of 8 images' in html
+
+
+def test_the_gradient_page_runs_an_honest_equivalence_check(docs_site):
+    html = page(docs_site, "gradient_backprop")
+    agree = re.search(r"direct XLA call agree: largest difference ([\d.e+-]+)", html)
+    assert agree is not None and float(agree.group(1)) <= 1e-5
+    other = re.search(r"against reduce=(?:'|&#39;)mean\S* maps: largest difference ([\d.]+)", html)
+    assert other is not None and float(other.group(1)) > 0.05  # the check can fail
+    mean = re.search(r"mean: ([\d.]+)% on ([\d.]+)%", html)
+    assert mean is not None and float(mean.group(1)) > 1.5 * float(mean.group(2))
+
+
+def test_figures_are_drawn_not_printed(docs_site):
+    for name in ("quickstart", "gradient_backprop", "bundled_model", "widget"):
+        html = page(docs_site, name)
+        assert "&lt;Figure size" not in html, name
+        outputs = re.findall(r'<img[^>]+src="(_images/[\w-]+\.png)"', html)
+        assert outputs, name
+        assert all((docs_site.html / source).is_file() for source in outputs)
+
+
+def test_the_widget_page_embeds_state_and_a_local_renderer(docs_site):
+    html = page(docs_site, "widget")
+    state = re.search(
+        r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', html, re.S
+    )
+    assert state is not None
+    assert state.group(1).count('"model_name"') > 20  # the widget and all its parts
+    assert '"SmoothGrad"' in state.group(1)
+    assert 'type="application/vnd.jupyter.widget-view+json"' in html
+    for script in ("_static/vendor/require.js", "_static/vendor/html-manager/embed-amd.js"):
+        assert f'<script src="{script}' in html
+        assert (docs_site.html / script).is_file()
+    assert "window.require = {paths:" in html  # bundled AMD names mapped into the vendor folder
+    assert "thebelab" not in html
+    # Pages without widgets do not load the 7 MB renderer.
+    assert "vendor/require.js" not in page(docs_site, "index")
+
+
+def test_the_api_reference_documents_the_package(docs_site):
+    html = page(docs_site, "api")
+    for name in (
+        "saliency_widgets.engine.explain",
+        "saliency_widgets.gradients",
+        "saliency_widgets.methods.gradient.gradients",
+        "saliency_widgets.filters.absolute_normalize",
+        "saliency_widgets.grid.make_grid",
+        "saliency_widgets.widget.SaliencyWidget",
+    ):
+        assert f'id="{name}"' in html, name
+
+
+def test_the_bundled_model_page_shows_the_training_report(docs_site):
+    import json
+
+    report = json.loads((REPO / "saliency_widgets/zoo/data/shapes_cnn.json").read_text())
+    html = page(docs_site, "bundled_model")
+    assert f"held-out accuracy:    {report['held_out']['accuracy']:.1%}" in html
+    assert f"{report['parameters']:,} parameters" in html and "last_conv" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "results", "missing"),
+    [
+        ("performance", "latest.json", "No benchmark results yet"),
+        ("methods", "methods.json", "No scores yet"),
+    ],
+)
+def test_result_pages_show_results_or_say_they_are_missing(docs_site, name, results, missing):
+    html = page(docs_site, name)
+    if (REPO / "benchmarks" / "results" / results).is_file():
+        assert 'class="results-table' in html and missing not in html
+    else:
+        assert missing in html and "results-table" not in html
+
+
+def test_a_warm_rebuild_reads_and_recomputes_nothing(docs_site, docs_builder):
+    images = sorted((docs_site.html / "_images").glob("*.png"))
+    mtimes = {path: path.stat().st_mtime_ns for path in images}
+    warm = docs_builder(docs_site.html.parent)
+    assert warm.returncode == 0, warm.stderr[-3000:]
+    print(f"docs: warm rebuild in {warm.seconds:.1f} s (cold {docs_site.seconds:.0f} s)")
+    assert "0 added, 0 changed, 0 removed" in warm.stdout
+    assert "saliency-grid: computed" not in warm.stdout
+    assert "executing" not in warm.stdout
+    assert {path: path.stat().st_mtime_ns for path in images} == mtimes

@@ -1,0 +1,132 @@
+"""The command line: ``saliency-widgets render`` (the directive's twin) and ``demo``."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from builders import small_cnn
+from PIL import Image
+
+from saliency_widgets import cli, grid
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> tuple[Path, Path]:
+    model = tmp_path / "model.keras"
+    small_cnn(activation="softmax").save(model)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        pixels = rng.integers(0, 255, (12, 12, 3)).astype(np.uint8)
+        Image.fromarray(pixels).save(folder / f"p{i}.png")
+    return model, folder
+
+
+def test_render_writes_the_same_png_as_the_grid_module(inputs, tmp_path, capsys):
+    model, folder = inputs
+    out = tmp_path / "out" / "grid.png"
+    status = cli.main(
+        [
+            "render",
+            "--model",
+            str(model),
+            "--images",
+            str(folder / "p*.png"),
+            "--classes",
+            "top-2",
+            "--class-names",
+            "a,b,c,d,e",
+            "--panels",
+            "image,map,overlay",
+            "--overlay",
+            "0.8",
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "explained 4 images x 2 class(es) with Vanilla gradient in " in printed
+    assert str(out.resolve()) in printed
+    options = grid.GridOptions.from_strings(
+        {"classes": "top-2", "panels": "image,map,overlay", "overlay": "0.8"}
+    )
+    expected, _ = grid.make_grid(
+        model=model, images=str(folder / "p*.png"), options=options, class_names="a,b,c,d,e"
+    )
+    assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(_png(expected))))
+    assert not list(out.parent.glob(".*tmp"))  # written atomically, nothing left behind
+
+
+def _png(data: bytes):
+    import io
+
+    return io.BytesIO(data)
+
+
+def test_render_accepts_several_files_and_method_params(inputs, tmp_path):
+    model, folder = inputs
+    out = tmp_path / "grid.png"
+    files = [str(p) for p in sorted(folder.glob("*.png"))[:2]]
+    status = cli.main(
+        [
+            *("render", "--model", str(model), "--images", *files, "--out", str(out)),
+            *("--method", "smoothgrad", "--params", "samples=3, noise=0.2", "--cols", "1"),
+        ]
+    )
+    assert status == 0
+    # 2 images, one per row, image + overlay: 2 x 2 panels of 1.6 inches at 100 dpi.
+    assert Image.open(out).size == (320, 358)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--images", "nothing/*.png"], "no image matches 'nothing/*.png'"),
+        (["--classes", "seven"], "classes: 'seven' is a name but no class names were given"),
+        (["--method", "magic"], "method: method='magic'"),
+        (["--params", "steps=4"], "'gradients' has no parameter 'steps'"),
+        (["--overlay", "2"], "overlay: 2 is outside [0.0, 1.0]"),
+    ],
+)
+def test_render_errors_are_one_line_and_status_1(inputs, tmp_path, capsys, extra, message):
+    model, folder = inputs
+    out = tmp_path / "grid.png"
+    args = ["render", "--model", str(model), "--images", str(folder / "*.png"), "--out", str(out)]
+    status = cli.main(args + extra)
+    captured = capsys.readouterr()
+    assert status == 1
+    assert captured.err.startswith("saliency-widgets render: error: ")
+    assert message in captured.err
+    assert captured.err.count("\n") == 1
+    assert not out.exists()
+
+
+def test_render_requires_model_images_and_out(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["render", "--model", "m.keras"])
+    assert exit_info.value.code == 2
+    assert "--images" in capsys.readouterr().err
+
+
+def test_demo_still_writes_its_grid(tmp_path, capsys):
+    out = tmp_path / "demo.png"
+    assert cli.main(["demo", "--out", str(out), "--count", "3"]) == 0
+    assert "explained 3 images in " in capsys.readouterr().out
+    assert Image.open(out).format == "PNG"
+
+
+def test_the_installed_command_runs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "saliency_widgets.cli", "render", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0
+    assert "--class-names" in result.stdout

@@ -1,0 +1,286 @@
+"""Saliency grids: option parsing, inputs by name, the maps they compute and the picture."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from builders import small_cnn
+from PIL import Image
+
+import saliency_widgets as sw
+from saliency_widgets import _grid_inputs as inputs
+from saliency_widgets import grid
+from saliency_widgets.grid import ClassSelection, GridError, GridOptions
+
+NAMES = ["zero", "one", "two", "three", "four"]
+
+
+@pytest.fixture
+def softmax_model_file(tmp_path: Path) -> Path:
+    path = tmp_path / "model.keras"
+    small_cnn(activation="softmax").save(path)
+    return path
+
+
+@pytest.fixture
+def image_files(tmp_path: Path) -> list[Path]:
+    rng = np.random.default_rng(3)
+    folder = tmp_path / "images"
+    folder.mkdir()
+    paths = []
+    for i in range(5):
+        path = folder / f"img{i}.png"
+        Image.fromarray(rng.integers(0, 255, (24, 24, 3)).astype(np.uint8)).save(path)
+        paths.append(path)
+    return paths
+
+
+# --- options --------------------------------------------------------------------------------
+
+
+def test_class_selection_parses_top_k_names_and_indices():
+    assert ClassSelection.parse("top-3") == ClassSelection(top=3)
+    assert ClassSelection.parse(" TOP2 ") == ClassSelection(top=2)
+    assert ClassSelection.parse("predicted") == ClassSelection(top=1)
+    assert ClassSelection.parse("star, 3,ring") == ClassSelection(None, ("star", 3, "ring"))
+    with pytest.raises(GridError, match="top-K"):
+        ClassSelection.parse("top-0")
+    with pytest.raises(GridError, match="classes"):
+        ClassSelection.parse(" , ")
+
+
+def test_class_selection_resolves_indices():
+    logits = np.array([[0.1, 3.0, 2.0], [5.0, 1.0, 4.0]])
+    assert ClassSelection(top=2).indices(logits, []).tolist() == [[1, 2], [0, 2]]
+    names = ["a", "b", "c"]
+    assert ClassSelection(None, ("c", 0)).indices(logits, names).tolist() == [[2, 0], [2, 0]]
+    with pytest.raises(GridError, match="'d' is not a class name; known: a, b, c"):
+        ClassSelection(None, ("d",)).indices(logits, names)
+    with pytest.raises(GridError, match="index 3 out of range"):
+        ClassSelection(None, (3,)).indices(logits, names)
+    with pytest.raises(GridError, match="no class names"):
+        ClassSelection(None, ("a",)).indices(logits, [])
+    with pytest.raises(GridError, match="top-4 but the model has 3 classes"):
+        ClassSelection(top=4).indices(logits, names)
+
+
+def test_params_are_literals_or_bare_words():
+    assert grid.parse_params("") == {}
+    parsed = grid.parse_params("samples=16, noise=0.1, layer=last_conv, baseline='zeros', x=None")
+    assert parsed == {
+        "samples": 16,
+        "noise": 0.1,
+        "layer": "last_conv",
+        "baseline": "zeros",
+        "x": None,
+    }
+    assert grid.parse_params("size=(2, 3), flag=True") == {"size": (2, 3), "flag": True}
+    with pytest.raises(GridError, match="name=value"):
+        grid.parse_params("16")
+    with pytest.raises(GridError, match="not a list"):
+        grid.parse_params("samples=")
+    with pytest.raises(GridError, match="'samples' must be a literal"):
+        grid.parse_params("samples=len(x)")
+
+
+def test_options_from_strings_name_the_bad_option():
+    options = GridOptions.from_strings(
+        {"cols": " 3", "overlay": "0.25", "panels": "image map", "cmap": "viridis", "dpi": "50"}
+    )
+    assert (options.cols, options.alpha, options.panels, options.cmap, options.dpi) == (
+        3,
+        0.25,
+        ("image", "map"),
+        "viridis",
+        50,
+    )
+    for key, value, message in [
+        ("cols", "four", "cols: 'four' is not a int"),
+        ("cols", "0", r"cols: 0 is outside \[1, 64\]"),
+        ("overlay", "1.5", r"overlay: 1.5 is outside \[0.0, 1.0\]"),
+        ("cmap", "rainbowz", "not a matplotlib colour map"),
+        ("panels", "image", "shows no saliency"),
+        ("panels", "overlay, heat", "distinct names among image, map, overlay"),
+        ("colour", "red", r"unknown option\(s\) \['colour'\]"),
+    ]:
+        with pytest.raises(GridError, match=message):
+            GridOptions.from_strings({key: value})
+
+
+def test_method_params_are_checked_against_its_signature(cnn):
+    images = inputs.ImageSet((np.zeros((12, 12, 3), np.uint8),), ("a",))
+    for options, message in [
+        (GridOptions(method="nope"), "method: method='nope'"),
+        (GridOptions(params={"samples": 3}), "'gradients' has no parameter 'samples'; its: reduce"),
+        (GridOptions(postprocessing="blur"), "postprocessing: 'blur'"),
+    ]:
+        with pytest.raises(GridError, match=message):
+            grid.compute_grid(cnn, images, options)
+
+
+# --- inputs by name ---------------------------------------------------------------------------
+
+
+def test_references_import_call_and_bind_literal_arguments():
+    assert inputs.is_reference("saliency_widgets.zoo:load_samples(4, seed=1)")
+    assert not inputs.is_reference("images/*.png")
+    assert not inputs.is_reference("C:/images/*.png")
+    samples = inputs.produce("saliency_widgets.zoo:load_samples(4, seed=1)")
+    assert samples.images.shape == (4, 64, 64, 3)
+    assert inputs.produce("saliency_widgets.zoo:CLASS_NAMES")[0] == "circle"
+    scale = inputs.function("numpy:multiply(2)")
+    assert scale(np.array([1, 2])).tolist() == [2, 4]
+    with pytest.raises(GridError, match="cannot import 'no_such_module'"):
+        inputs.produce("no_such_module:f")
+    with pytest.raises(GridError, match="has no attribute 'nothing'"):
+        inputs.produce("saliency_widgets.zoo:nothing")
+    with pytest.raises(GridError, match="must be Python literals"):
+        inputs.produce("saliency_widgets.zoo:load_samples(n)")
+    with pytest.raises(GridError, match="not callable"):
+        inputs.function("saliency_widgets.zoo:CLASS_NAMES")
+
+
+def test_images_from_globs_paths_and_references(tmp_path, image_files):
+    found = inputs.load_images("images/img[1-3].png", base=tmp_path)
+    assert found.names == ("img1", "img2", "img3")
+    assert np.array_equal(found.images[0], np.asarray(Image.open(image_files[1])))
+    both = inputs.load_images([str(image_files[4]), "images/img0.png"], base=tmp_path)
+    assert both.names == ("img4", "img0")
+    shapes = inputs.load_images("saliency_widgets.zoo:load_samples(3)")
+    assert shapes.names == ("#0", "#1", "#2") and shapes.images[0].shape == (64, 64, 3)
+    with pytest.raises(GridError, match=r"no image matches 'images/\*\.jpg'"):
+        inputs.load_images("images/*.jpg", base=tmp_path)
+    (tmp_path / "images" / "broken.png").write_bytes(b"not a png")
+    with pytest.raises(GridError, match="cannot read image"):
+        inputs.load_images("images/broken.png", base=tmp_path)
+    with pytest.raises(GridError, match="cannot read image circle"):
+        inputs.load_images("saliency_widgets.zoo:class_names")  # names, taken as file paths
+    with pytest.raises(GridError, match="gave int, not images"):
+        inputs.load_images("saliency_widgets.zoo:IMAGE_SIZE")
+
+
+def test_transparent_and_odd_sized_images_become_one_batch(tmp_path):
+    rgba = np.zeros((10, 20, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[:, 10:, 3] = 255  # left half transparent: composited on white
+    Image.fromarray(rgba).save(tmp_path / "a.png")
+    Image.fromarray(np.full((40, 40), 7, np.uint8)).save(tmp_path / "b.png")
+    found = inputs.load_images("*.png", base=tmp_path)
+    assert found.images[0][0, 0].tolist() == [255, 255, 255]
+    assert found.images[0][0, 15].tolist() == [255, 0, 0]
+    batch = inputs.fit_images(found, (12, 12), 3)
+    assert batch.shape == (2, 12, 12, 3) and batch.dtype == np.uint8
+    assert batch[1].min() == batch[1].max() == 7
+    assert inputs.fit_images(found, (8, 8), 1).shape == (2, 8, 8, 1)
+
+
+def test_class_names_from_files_lists_and_references(tmp_path):
+    (tmp_path / "names.txt").write_text("cat\n\ndog\n")
+    (tmp_path / "report.json").write_text(json.dumps({"class_names": ["x", "y"]}))
+    (tmp_path / "list.json").write_text(json.dumps(["p", "q"]))
+    assert inputs.load_class_names("names.txt", tmp_path) == ["cat", "dog"]
+    assert inputs.load_class_names("report.json", tmp_path) == ["x", "y"]
+    assert inputs.load_class_names("list.json", tmp_path) == ["p", "q"]
+    assert inputs.load_class_names(" a, b ,c ") == ["a", "b", "c"]
+    assert inputs.load_class_names("saliency_widgets.zoo:class_names")[:2] == ["circle", "square"]
+    assert inputs.load_class_names(None) == []
+    with pytest.raises(GridError, match="class names file not found"):
+        inputs.load_class_names("missing.txt", tmp_path)
+
+
+def test_model_cache_loads_once_and_reloads_a_changed_file(tmp_path, softmax_model_file):
+    cache = inputs.ModelCache()
+    first = cache.get("model.keras", tmp_path)
+    assert cache.get(str(softmax_model_file)) is first
+    assert cache.loads == 1
+    small_cnn(activation="softmax", seed=5).save(softmax_model_file)
+    second = cache.get(softmax_model_file)
+    assert second is not first and cache.loads == 2
+    reference = cache.get("builders:small_cnn")
+    assert cache.get("builders:small_cnn") is reference and cache.loads == 3
+    with pytest.raises(GridError, match="model file not found"):
+        cache.get("nothing.keras", tmp_path)
+    (tmp_path / "weights.txt").write_text("x")
+    with pytest.raises(GridError, match="expected one of"):
+        cache.get("weights.txt", tmp_path)
+    with pytest.raises(GridError, match=r"gave a list, not a keras\.Model"):
+        cache.get("saliency_widgets.zoo:class_names")
+
+
+# --- the maps and the picture -------------------------------------------------------------------
+
+
+def test_grid_maps_are_the_engines_maps(tmp_path, softmax_model_file, image_files):
+    options = GridOptions(classes=ClassSelection(top=2))
+    png, result = grid.make_grid(
+        model=softmax_model_file,
+        images=[str(p) for p in image_files],
+        options=options,
+        preprocess="numpy:divide(127.5)",
+        class_names=",".join(NAMES),
+        models=inputs.ModelCache(),
+    )
+    model = keras.models.load_model(softmax_model_file)
+    first = Image.open(image_files[0]).resize((12, 12), Image.Resampling.BILINEAR)
+    assert np.array_equal(result.images[0], np.asarray(first))  # resized to the 12x12 input
+    batch = result.images.astype(np.float32) / 127.5
+    logits = np.asarray(sw.inspection.explained_model(model).model(batch))
+    expected_indices = sw.top_k(logits, 2)
+    assert result.indices.tolist() == expected_indices.tolist()
+    _, expected = sw.gradients(model, batch, expected_indices)
+    np.testing.assert_allclose(result.maps, expected, atol=1e-6)
+    probabilities = sw.render.scores_to_probabilities(logits, "softmax")
+    i, k = 2, 1
+    unit = expected_indices[i, k]
+    assert result.titles[i][k] == f"{NAMES[unit]} {100 * probabilities[i, unit]:.1f}%"
+    # 5 images, each image + 2 overlays: 2 images per row (8 panels max) and a 0.15 gap, 3 rows.
+    assert Image.open(io.BytesIO(png)).size == (int(160 * 6.15), int(160 * 3 * 1.12))
+
+
+def test_panels_show_the_colour_mapped_map(cnn, images):
+    display = ((images - images.min()) / np.ptp(images) * 255).astype(np.uint8)
+    image_set = inputs.ImageSet(tuple(display[:2]), ("a", "b"))
+    options = GridOptions(panels=("map",), cmap="gray", classes=ClassSelection(None, (1,)))
+    result = grid.compute_grid(cnn, image_set, options)
+    assert result.titles == (("class 1",), ("class 1",))
+    figure = grid.grid_figure(result, options)
+    assert len(figure.axes) == 2
+    shown = figure.axes[0].get_images()[0].get_array()
+    expected = sw.render.colorize(result.maps[0, ..., 0], "gray")
+    assert np.array_equal(np.asarray(shown), expected)
+    assert figure.axes[0].get_title() == "class 1"
+
+
+def test_a_failing_model_is_a_grid_error(tmp_path):
+    class Exploding(keras.Model):
+        def call(self, inputs):
+            raise ValueError("\x1b[1mboom\x1b[0m\n\nmore")
+
+    image_set = inputs.ImageSet((np.zeros((8, 8, 3), np.uint8),), ("a",))
+    with pytest.raises(GridError, match=r"the model failed on the images: ValueError: .*boom more"):
+        grid.compute_grid(Exploding(), image_set, GridOptions())
+
+
+def test_bundled_model_maps_point_at_the_objects():
+    samples = sw.zoo.load_samples(16)
+    _, result = grid.make_grid(
+        model="saliency_widgets.zoo:load_shapes_model",
+        images="saliency_widgets.zoo:load_samples(16)",
+        preprocess="saliency_widgets.zoo:preprocess",
+        class_names="saliency_widgets.zoo:class_names",
+        models=inputs.ModelCache(),
+    )
+    maps = result.maps[..., 0]
+    on_object = (maps * samples.masks).sum(axis=(1, 2)) / maps.sum(axis=(1, 2))
+    # Each object covers a small part of its image; the saliency on it is well above that share
+    # (the bundled model's own accuracy is the zoo's tests' business).
+    assert np.median(on_object / samples.masks.mean(axis=(1, 2))) > 1.5
+    names = sw.zoo.class_names()
+    assert all(
+        t[0].startswith(names[k]) for t, k in zip(result.titles, result.indices[:, 0], strict=True)
+    )

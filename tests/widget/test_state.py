@@ -1,0 +1,161 @@
+"""The widget's state without widgets: cache, job planning, latest-wins worker."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from saliency_widgets.widget._state import ExplorerState, MapCache, MapJob, Selection, Worker
+
+
+def scores() -> np.ndarray:
+    # Image 0 ranks classes 3, 1, 0, 2; image 1 ranks 0, 2, 3, 1; image 2 ranks 2, 3, 0, 1.
+    return np.array([[0.5, 2.0, 0.1, 3.0], [4.0, 0.0, 3.0, 1.0], [1.0, 0.5, 9.0, 2.0]])
+
+
+def started(prefetch: bool = True, k: int = 2) -> ExplorerState:
+    state = ExplorerState(3, Selection(0, None, "gradients", "absolute"), k, prefetch)
+    state.set_scores(scores(), {})
+    return state
+
+
+def test_cache_is_lru_bounded_in_bytes():
+    cache = MapCache(max_bytes=3 * 16)  # three 2x2 float32 maps
+    for i in range(3):
+        cache.put((i, 0, "m", "s"), np.full((2, 2), i))
+    assert cache.get((0, 0, "m", "s")) is not None  # 0 is now the most recent
+    cache.put((3, 0, "m", "s"), np.zeros((2, 2)))
+    assert (1, 0, "m", "s") not in cache  # the least recently used went
+    assert (0, 0, "m", "s") in cache and len(cache) == 3
+    stored = cache.get((0, 0, "m", "s"))
+    assert stored.dtype == np.float32 and not stored.flags.writeable
+    cache.clear()
+    assert len(cache) == 0
+
+
+def test_predictions_pick_the_top_class_and_classes_have_a_fixed_width():
+    state = started()
+    assert state.selection.class_index == 3
+    assert state.top.tolist() == [[3, 1], [0, 2], [2, 3]]
+    assert state.classes_for(0) == (3, 1, 3)  # top-2, padded with the top class
+    assert state.classes_for(0, extra=2) == (3, 1, 2)
+    assert state.classes_for(0, extra=1) == (3, 1, 3)
+
+
+def test_changing_image_selects_its_predicted_class_unless_a_class_is_given():
+    state = started()
+    generation = state.generation
+    assert state.select(image=1).class_index == 0
+    assert state.select(image=2, class_index=1).class_index == 1
+    assert state.select(method="smoothgrad").image == 2
+    assert state.generation == generation + 3
+
+
+def test_next_job_serves_the_view_first_then_neighbours():
+    state = started()
+    job = state.next_job()
+    assert job == MapJob(0, (3, 1, 3), "gradients", "absolute", background=False)
+    state.record(job, np.zeros((3, 2, 2)))
+    assert state.next_job() == MapJob(1, (0, 2, 0), "gradients", "absolute", background=True)
+    state.select(image=2, class_index=1)  # a class outside the top-2
+    job = state.next_job()
+    assert (job.image, job.classes, job.background) == (2, (2, 3, 1), False)
+    state.record(job, np.zeros((3, 2, 2)))
+    assert state.next_job().image == 1  # image 3 does not exist; 1 is the other neighbour
+    assert started(prefetch=False).next_job().background is False
+
+
+def test_failures_are_not_retried_until_the_image_is_picked_again():
+    state = started(prefetch=False)
+    job = state.next_job()
+    state.record_failure(job, "boom")
+    assert state.failure(0, "gradients", "absolute") == "boom"
+    assert state.failure(0, "gradients", "negative") is None
+    assert state.next_job() is None
+    state.select(image=0)
+    assert state.next_job() == job
+
+
+def test_compare_methods_plans_one_job_per_method():
+    state = started(prefetch=False)
+    state.compare = "methods"
+    state.compare_methods = ("gradients", "smoothgrad", "gradcam")
+    planned = []
+    while (job := state.next_job()) is not None:
+        planned.append(job.method)
+        state.record(job, np.zeros((3, 2, 2)))
+    assert planned == ["gradients", "smoothgrad", "gradcam"]
+
+
+def test_worker_runs_until_the_planner_has_nothing_left():
+    todo = list(range(5))
+    done = []
+
+    def plan():
+        return (lambda: done.append(todo.pop(0))) if todo else None
+
+    worker = Worker(plan, name="test-worker")
+    worker.wake()
+    assert worker.wait(timeout=10)
+    assert done == [0, 1, 2, 3, 4] and not worker.busy
+    worker.close()
+
+
+def test_worker_always_computes_the_latest_request():
+    """Requests that arrive while a job runs collapse into one: only the newest is computed."""
+    latest = {"value": 0}
+    computed: list[int] = []
+    release = threading.Event()
+
+    def plan():
+        wanted = latest["value"]
+        if computed and computed[-1] == wanted:
+            return None
+
+        def job():
+            if not computed:
+                release.wait(5)  # the first job is slow: requests pile up meanwhile
+            computed.append(wanted)
+
+        return job
+
+    worker = Worker(plan, name="test-latest")
+    worker.wake()
+    time.sleep(0.05)
+    for value in range(1, 50):
+        latest["value"] = value
+        worker.wake()
+    release.set()
+    assert worker.wait(timeout=10)
+    assert computed == [0, 49]
+    worker.close()
+
+
+def test_worker_survives_a_failing_planner_and_refuses_to_wait_on_itself():
+    calls = {"n": 0}
+    errors = []
+
+    def plan():
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("bug")
+        if calls["n"] == 2:
+            return lambda: errors.append(_wait_inside(worker))
+        return None
+
+    def _wait_inside(w):
+        try:
+            w.wait(0)
+        except RuntimeError as error:
+            return str(error)
+
+    worker = Worker(plan, name="test-bug")
+    worker.wake()
+    assert worker.wait(timeout=10)
+    worker.wake()
+    assert worker.wait(timeout=10)
+    assert errors == ["wait() called from the widget's worker thread"]
+    worker.close()
+    assert not worker.busy
