@@ -110,7 +110,9 @@ def _compiled_step(
             maps = _resize_to(maps, size)
         return logits, _sanitize(tf.cast(maps, tf.float32))
 
-    compiled = tf.function(step, jit_compile=jit, reduce_retracing=True)
+    # Padded batches and class chunks: each (batch, K) traces once, and a static K keeps the
+    # unrolled per-class tape (reduce_retracing would relax K and fall back to batch_jacobian).
+    compiled = tf.function(step, jit_compile=jit, reduce_retracing=False)
     if key[1] is not None:
         cache[key] = compiled
     return compiled
