@@ -31,7 +31,9 @@ class DocsBuild:
 def build_docs(out: Path) -> DocsBuild:
     """Runs ``sphinx-build -W`` on ``docs/`` into ``out`` (in a fresh interpreter, as make does)."""
     html, doctrees = out / "html", out / "doctrees"
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-j", "auto", "-b", "html"]
+    # --no-color: CI may force colour, and escape codes would split the lines tests match.
+    flags = ["--no-color", "-W", "--keep-going", "-j", "auto", "-b", "html"]
+    command = [sys.executable, "-m", "sphinx", *flags]
     start = time.perf_counter()
     result = subprocess.run(
         [*command, "-d", str(doctrees), str(DOCS), str(html)],

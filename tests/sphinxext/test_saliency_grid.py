@@ -219,7 +219,8 @@ def test_raise_errors_turns_the_first_error_into_an_exception(project, build):
 def sphinx_build(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
     return subprocess.run(
-        [sys.executable, "-m", "sphinx", *args],
+        # --no-color: CI may force colour, and escape codes would split the lines we match.
+        [sys.executable, "-m", "sphinx", "--no-color", *args],
         capture_output=True,
         text=True,
         env=env,
