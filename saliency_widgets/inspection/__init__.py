@@ -1,0 +1,29 @@
+"""Model surgery for explanation, done by building new models and never mutating the user's.
+
+- :func:`explained_model`: the model to differentiate, ending at pre-activation logits when the
+  output has a softmax or sigmoid (the user's model is left as it was).
+- :func:`spatial_model` / :func:`spatial_layers`: a model that also returns a spatial layer's
+  activations, for CAM methods, wherever the layer sits (nested backbones included).
+- :func:`guided_model`: the same layers with guided back-propagation through every ReLU.
+
+All results are cached per model object (weakly: a cache never keeps a user's model alive).
+"""
+
+from saliency_widgets.inspection._guided import PositiveGradientGate, guided_model
+from saliency_widgets.inspection._heads import (
+    SQUASHING_ACTIVATIONS,
+    ExplainedModel,
+    explained_model,
+)
+from saliency_widgets.inspection._spatial import SpatialModel, spatial_layers, spatial_model
+
+__all__ = [
+    "SQUASHING_ACTIVATIONS",
+    "ExplainedModel",
+    "PositiveGradientGate",
+    "SpatialModel",
+    "explained_model",
+    "guided_model",
+    "spatial_layers",
+    "spatial_model",
+]
