@@ -186,7 +186,11 @@ def test_goals_judge_ratios_smoothgrad_share_and_speedups():
     ]
     goals = _statuses(results.goals(records, ["m"], {"m": 16}))
     assert goals["vanilla ≤ 2.2× forward"] == ("met", "2.00×")
-    assert goals["classes ≤ 4.5× forward"] == ("missed", "5.00×")
+    # One forward and 5 backward passes that each cost what vanilla's did (2.0 - 1): 6.00×.
+    assert goals["classes ≤ 4.5× forward"] == (
+        "missed",
+        "5.00× (K=5 separate backward passes at this run's vanilla cost: 6.00×)",
+    )
     assert goals["SmoothGrad n=16 within 5% of 16 vanilla calls"] == ("met", "1.03×")
     assert goals["vanilla ≥ 2× faster than tf-keras-vis"] == ("met", "2.5×")
     assert goals["classes ≥ 2× faster than tf-keras-vis"] == ("missed", "1.6×")
