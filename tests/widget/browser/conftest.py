@@ -1,4 +1,4 @@
-"""Real-browser fixtures: chromium, JupyterLab, a notebook run in it, and a kernel probe.
+"""Real-browser fixtures: chromium, JupyterLab, Notebook 7, and where screenshots go.
 
 The work is done by :mod:`jupyter_harness` (shared with ``benchmarks/widget_latency.py``); a
 harness failure fails the tests, it never skips them.
@@ -30,6 +30,18 @@ def logs(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def lab(jupyter_home, logs) -> Iterator[harness.Server]:
     server = harness.start_lab(jupyter_home, logs / "jupyterlab.log")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory, logs) -> Iterator[harness.Server]:
+    """Notebook 7 with its own Jupyter folders and copy of ``notebooks/``: it never shares a
+    notebook file or a kernel with JupyterLab. Module-scoped: stopping it frees its kernel."""
+    home = harness.make_jupyter_home(tmp_path_factory.mktemp("jupyter-notebook7"))
+    server = harness.start_notebook(home, logs / "notebook7.log")
     try:
         yield server
     finally:
