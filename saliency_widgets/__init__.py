@@ -15,60 +15,78 @@ Example:
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-
-import numpy as np
-
-from saliency_widgets import filters, inspection, methods, metrics, render, utils
-from saliency_widgets.engine import auto_jit, explain, partial_explain
-from saliency_widgets.targets import top_k
+from typing import TYPE_CHECKING
 
 try:
     __version__ = version("saliency-widgets")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+source"
 
-gradients = partial_explain(
-    methods.gradient.gradients, name="gradients", postprocessing=filters.absolute_normalize
+# Everything below is imported on first use (PEP 562): ``import saliency_widgets`` does not import
+# TensorFlow, so the command line can quiet TensorFlow's C++ log before it loads, the Sphinx
+# extension stays fork-safe, and the widget extra (ipywidgets) stays optional.
+_SUBMODULES = ("filters", "inspection", "methods", "metrics", "render", "utils", "widget", "zoo")
+_ATTRIBUTES = {
+    "auto_jit": "saliency_widgets.engine",
+    "explain": "saliency_widgets.engine",
+    "partial_explain": "saliency_widgets.engine",
+    "top_k": "saliency_widgets.targets",
+    "SaliencyWidget": "saliency_widgets.widget",
+}
+SHORTCUTS = (
+    "gradients",
+    "smoothgrad",
+    "vargrad",
+    "squaregrad",
+    "integrated_gradients",
+    "input_x_gradient",
+    "cam",
+    "gradcam",
+    "gradcampp",
+    "scorecam",
+    "guided_backprop",
+    "guided_gradcam",
 )
-"""Vanilla gradient maps (Simonyan et al. 2013) via :func:`explain` and ``absolute_normalize``.
+"""Methods reachable as ``sw.<name>(model, x, indices=None, batch_size=32, **options)``: each runs
+the registered method through :func:`explain` with its registered postprocessing (vanilla
+``gradients``: Simonyan et al. 2013, with ``absolute_normalize``)."""
 
-``gradients(model, x, indices=None, batch_size=32, **options) -> (logits, maps)``.
-"""
+if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
+    from saliency_widgets import filters, inspection, methods, metrics, render, utils, zoo
+    from saliency_widgets import widget as widget
+    from saliency_widgets.engine import auto_jit, explain, partial_explain
+    from saliency_widgets.targets import top_k
+    from saliency_widgets.widget import SaliencyWidget as SaliencyWidget
 
 
-def _shortcut(name: str) -> Callable[..., tuple[np.ndarray, np.ndarray]]:
-    spec = methods.get_method(name)
+def _shortcut(name: str) -> object:
+    from saliency_widgets.engine import partial_explain
+    from saliency_widgets.methods import get_method
+
+    spec = get_method(name)
     return partial_explain(spec.function, name=name, postprocessing=spec.postprocessing)
 
 
-# Shortcuts through explain with each method's registered postprocessing; every one takes
-# ``(model, x, indices=None, batch_size=32, **options)`` and the method's own parameters.
-smoothgrad = _shortcut("smoothgrad")
-vargrad = _shortcut("vargrad")
-squaregrad = _shortcut("squaregrad")
-integrated_gradients = _shortcut("integrated_gradients")
-input_x_gradient = _shortcut("input_x_gradient")
-cam = _shortcut("cam")
-gradcam = _shortcut("gradcam")
-gradcampp = _shortcut("gradcampp")
-scorecam = _shortcut("scorecam")
-guided_backprop = _shortcut("guided_backprop")
-guided_gradcam = _shortcut("guided_gradcam")
-
-
 def __getattr__(name: str) -> object:
-    # The zoo is imported on first use: it is data, not needed to explain a user's own model.
-    if name == "zoo":
-        return importlib.import_module("saliency_widgets.zoo")
-    if name in ("widget", "SaliencyWidget"):  # needs ipywidgets, the optional ``widget`` extra
-        module = importlib.import_module("saliency_widgets.widget")
-        return module if name == "widget" else module.SaliencyWidget
-    raise AttributeError(f"module 'saliency_widgets' has no attribute {name!r}")
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    elif name in _ATTRIBUTES:
+        value = getattr(importlib.import_module(_ATTRIBUTES[name]), name)
+    elif name in SHORTCUTS:
+        value = _shortcut(name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES, *_ATTRIBUTES})
 
 
 __all__ = [
+    "SHORTCUTS",
     "__version__",
     "auto_jit",
     "cam",
@@ -94,3 +112,5 @@ __all__ = [
     "vargrad",
     "zoo",
 ]
+# ``widget`` and ``SaliencyWidget`` need the optional ``widget`` extra (ipywidgets), so a star
+# import leaves them out; ``sw.SaliencyWidget`` imports them.

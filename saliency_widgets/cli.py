@@ -12,8 +12,14 @@
 
 from __future__ import annotations
 
-import argparse
 import os
+
+# TensorFlow reads this once, when it first logs during its import, so it is set before anything
+# here imports TensorFlow (the package's __init__, which runs first, imports it lazily);
+# setdefault lets a value the user exported win.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse
 import sys
 import time
 from collections.abc import Sequence
@@ -158,7 +164,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = argparse.ArgumentParser(
         prog="saliency-widgets", description=__doc__.splitlines()[0].replace("``", "")
     )

@@ -36,6 +36,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from sphinxext import _saliency_grid_cache as cache
+from sphinxext import _saliency_grid_files as grid_files
 from sphinxext import _saliency_grid_paths as paths
 from sphinxext._saliency_grid_paths import Setting
 
@@ -146,13 +147,14 @@ class SaliencyGrid(SphinxDirective):
             name: paths.normalise(settings[name].text) for name in GRID_OPTIONS if name in settings
         }
         payload.update(options=options, engine=cache.digests(engine), versions=cache.versions())
-        png = self._cache_dir(srcdir) / f"saliency-grid-{cache.key(payload)}.png"
+        png = grid_files.cache_dir(self.env) / f"saliency-grid-{cache.key(payload)}.png"
         sidecar = png.with_suffix(".json")
         if png.is_file() and sidecar.is_file():
             info = json.loads(sidecar.read_text(encoding="utf-8"))
             logger.verbose("saliency-grid: %s is up to date", png.name)
         else:
             info = self._compute(inputs, options, png, sidecar)
+        grid_files.note_used(self.env, self.env.docname, png)
         image["uri"] = "/" + Path(os.path.relpath(png, srcdir)).as_posix()
         image["alt"] = self.options.get("alt") or _alt(info)
         self.add_name(figure)  # only now: a failed grid leaves no target behind
@@ -213,12 +215,6 @@ class SaliencyGrid(SphinxDirective):
                 raise _Problem(f"no {kind} matches {pattern!r} (looked for {full})")
             found.extend(path for path in matches if path not in found)
         return found
-
-    def _cache_dir(self, srcdir: Path) -> Path:
-        configured = self.config.saliency_grid_cache_dir
-        if configured:
-            return (srcdir / configured).resolve()
-        return Path(self.env.doctreedir) / "saliency-grid"
 
     def _compute(
         self, inputs: dict[str, Any], options: dict[str, str], png: Path, sidecar: Path
@@ -336,9 +332,13 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-purge-doc", paths.purge_globs)
     app.connect("env-merge-info", paths.merge_globs)
     app.connect("env-get-outdated", paths.pages_whose_globs_changed)
+    app.connect("env-purge-doc", grid_files.purge_files)
+    app.connect("env-merge-info", grid_files.merge_files)
+    app.connect("env-get-outdated", grid_files.pages_missing_files)
+    app.connect("build-finished", grid_files.prune_cache)
     return {
         "version": __version__,
-        "env_version": cache.FORMAT,
+        "env_version": grid_files.ENV_VERSION,
         "parallel_read_safe": True,
         "parallel_write_safe": True,
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,8 @@ from builders import small_cnn
 from PIL import Image
 
 from saliency_widgets import cli, grid
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -130,3 +134,38 @@ def test_the_installed_command_runs(tmp_path):
     )
     assert result.returncode == 0
     assert "--class-names" in result.stdout
+
+
+# TensorFlow's C++ log lines: "I0000 00:00:1795805474.815877   28811 cpu_feature_guard.cc:227] ...".
+TF_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ \S+:\d+\]")
+
+
+def test_the_command_prints_no_tensorflow_log_noise(tmp_path):
+    out = tmp_path / "grid.png"
+    zoo = "saliency_widgets.zoo"
+    command = [
+        *(sys.executable, "-m", "saliency_widgets.cli", "render"),
+        *("--model", f"{zoo}:load_shapes_model", "--images", f"{zoo}:load_samples(2)"),
+        *("--preprocess", f"{zoo}:preprocess", "--class-names", f"{zoo}:class_names"),
+        *("--out", str(out)),
+    ]
+    # tests/conftest.py exports TF_CPP_MIN_LOG_LEVEL for this process: the CLI must set it itself.
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = str(REPO)
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "explained 2 images x 1 class(es) with Vanilla gradient in " in result.stdout
+    # 2 images of one row, image + overlay each: 4 panels and 1 gap of 1.6 in at 100 dpi.
+    assert Image.open(out).size == (664, 179)
+    # The oneDNN notice is printed by a path TF_CPP_MIN_LOG_LEVEL does not reach (together with
+    # absl's "All log messages before absl::InitializeLog()" preamble); everything else must go.
+    noise = [
+        line
+        for line in result.stderr.splitlines()
+        if TF_LOG_LINE.match(line) and "oneDNN custom operations are on" not in line
+    ]
+    assert noise == []
+    for text in ("This TensorFlow binary is optimized", "Unable to register", "cuda", "CUDA"):
+        assert text not in result.stderr

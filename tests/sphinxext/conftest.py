@@ -7,7 +7,9 @@ each a bright square on a dark noisy background at a different place.
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from io import StringIO
@@ -86,3 +88,23 @@ def build(make_app: Callable[..., SphinxTestApp]) -> Iterator[Callable[..., Sphi
 
     yield run
     sys.modules.pop("raising_models", None)
+
+
+def run_sphinx_build(*args: str) -> subprocess.CompletedProcess:
+    """``python -m sphinx --no-color ARGS`` in a fresh interpreter, as a user runs it."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    return subprocess.run(
+        # --no-color: CI may force colour, and escape codes would split the lines we match.
+        [sys.executable, "-m", "sphinx", "--no-color", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+@pytest.fixture
+def sphinx_build() -> Callable[..., subprocess.CompletedProcess]:
+    """``sphinx_build("-j", "2", "-b", "html", src, out)`` runs ``sphinx-build`` in a subprocess."""
+    return run_sphinx_build

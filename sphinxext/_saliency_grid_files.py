@@ -1,0 +1,165 @@
+"""Which cached grid files the pages use, and removing the ones no page uses any more.
+
+Each ``saliency-grid`` directive records the PNG it shows in the build environment, per page, so
+the record survives incremental builds (the environment is pickled) and parallel reading (the
+readers' records are merged back with ``env-merge-info``; a page read again is first purged with
+``env-purge-doc``). After a successful build, cache files that no page records are deleted, like
+the stale outputs a changed option or input leaves behind. Only files named like the directive's
+own (``saliency-grid-<20 hex digits>.png`` and its ``.json``), directly inside the cache folder,
+are ever deleted.
+
+Like :mod:`sphinxext._saliency_grid_cache`, nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sphinx.util import logging
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
+
+logger = logging.getLogger(__name__)
+
+ENV_VERSION = 2
+"""Bumped when what the environment records changes, or :data:`_saliency_grid_cache.FORMAT` does
+(Sphinx then reads every page afresh instead of trusting an older pickle)."""
+
+CACHE_FILE = re.compile(r"^(saliency-grid-[0-9a-f]{20})\.(png|json)$")
+"""A file the directive writes: the grid and its sidecar, named by the grid's cache key."""
+
+USED_FILES = "saliency_grid_files"
+"""``BuildEnvironment`` attribute: docname -> names of the cached PNGs its grids show."""
+
+
+def cache_dir(env: BuildEnvironment) -> Path:
+    """The folder grids are cached in: ``saliency_grid_cache_dir``, else inside the doctrees.
+
+    Args:
+        env: The build environment.
+
+    Returns:
+        The absolute folder (it may not exist yet).
+    """
+    configured = env.config.saliency_grid_cache_dir
+    if configured:
+        return (Path(env.srcdir) / configured).resolve()
+    return Path(env.doctreedir) / "saliency-grid"
+
+
+def used_files(env: BuildEnvironment) -> dict[str, list[str]]:
+    """The cached PNGs each page's grids show.
+
+    Args:
+        env: The build environment (the table is pickled with it).
+
+    Returns:
+        The table, created on first use.
+    """
+    if not hasattr(env, USED_FILES):
+        setattr(env, USED_FILES, {})
+    return getattr(env, USED_FILES)
+
+
+def note_used(env: BuildEnvironment, docname: str, png: Path) -> None:
+    """Records that a page shows a cached grid, so that pruning keeps it.
+
+    Args:
+        env: The build environment.
+        docname: The page.
+        png: The cached grid (its sidecar is kept with it).
+    """
+    names = used_files(env).setdefault(docname, [])
+    if png.name not in names:
+        names.append(png.name)
+
+
+def purge_files(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
+    """``env-purge-doc``: forget a page's grids (it is read again, or it was removed)."""
+    used_files(env).pop(docname, None)
+
+
+def merge_files(
+    app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment
+) -> None:
+    """``env-merge-info``: take the grids of the pages a parallel reader read."""
+    theirs = used_files(other)
+    used_files(env).update({doc: theirs[doc] for doc in docnames if doc in theirs})
+
+
+def pages_missing_files(
+    app: Sphinx, env: BuildEnvironment, added: set[str], changed: set[str], removed: set[str]
+) -> list[str]:
+    """``env-get-outdated``: pages whose cached grid is gone, so that it is computed again.
+
+    A file can go by hand, or through another build that shares ``saliency_grid_cache_dir``.
+    """
+    folder = cache_dir(env)
+    skipped = added | changed | removed
+    return [
+        doc
+        for doc, names in used_files(env).items()
+        if doc not in skipped and not all((folder / name).is_file() for name in names)
+    ]
+
+
+def unused_files(folder: Path, used: set[str]) -> list[Path]:
+    """Cache files in ``folder`` whose grid is not in ``used``.
+
+    Args:
+        folder: The cache folder (missing is fine).
+        used: Names of the PNGs still shown by some page.
+
+    Returns:
+        The grids and sidecars to delete, sorted; other files are never included.
+    """
+    if not folder.is_dir():
+        return []
+    kept = {Path(name).stem for name in used}
+    return sorted(
+        path
+        for path in folder.iterdir()
+        if (match := CACHE_FILE.match(path.name)) and match.group(1) not in kept and path.is_file()
+    )
+
+
+def build_failed(app: Sphinx, exception: Exception | None) -> bool:
+    """Whether a build failed: it raised, or set an error status, or ``-W`` met a warning.
+
+    Args:
+        app: The Sphinx application.
+        exception: What ``build-finished`` got.
+
+    Returns:
+        True when the cache must be left alone.
+    """
+    # Since Sphinx 8.1, -W lets the build finish and fails it afterwards, so build-finished
+    # gets no exception; the counters that decide it are private, hence getattr.
+    warned = getattr(app, "_fail_on_warnings", False) and getattr(app, "_warncount", 0) > 0
+    return exception is not None or app.statuscode != 0 or bool(warned)
+
+
+def prune_cache(app: Sphinx, exception: Exception | None) -> None:
+    """``build-finished``: delete the cached grids that no page shows any more.
+
+    Nothing is deleted when the build failed, since its pages may not all have recorded their
+    grids.
+
+    Args:
+        app: The Sphinx application.
+        exception: The exception that ended the build, if any.
+    """
+    if build_failed(app, exception):
+        return
+    used = {name for names in used_files(app.env).values() for name in names}
+    folder = cache_dir(app.env)
+    stale = unused_files(folder, used)
+    for path in stale:
+        path.unlink(missing_ok=True)  # another build sharing the folder may have been first
+    grids = sum(path.suffix == ".png" for path in stale)
+    if stale:
+        logger.info("saliency-grid: removed %d unused grid(s) from %s", grids, folder)
