@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[widget,docs,dev]"
+	$(PY) -m pip install --quiet -e ".[cpu,widget,docs,dev]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -45,11 +45,11 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# System programs the tests need, installed once: chromium (the docs' widget page is opened in a
-# real browser) and npm (fetches the widget renderer the docs serve). Skipped when present.
+# System programs the tests need: chromium (pages are opened in a real browser) and npm (fetches
+# the widget renderer the docs serve). Only what is missing, never Debian's npm over nodesource's
+# Node.js (they conflict): see .ci/system_deps.py, which `--dry-run` prints instead.
 system-deps:
-	@command -v chromium >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || \
-		{ apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium npm; }
+	@$(PYTHON) .ci/system_deps.py
 
 # The documentation site, offline and warning-free (tests/docs builds it too, into a temp dir).
 docs: $(STAMP) system-deps

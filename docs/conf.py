@@ -12,8 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 DOCS = Path(__file__).resolve().parent
-ROOT = DOCS.parent
-sys.path[:0] = [str(ROOT), str(DOCS / "_ext")]  # sphinxext.saliency_grid; local extensions
+sys.path.insert(0, str(DOCS / "_ext"))  # this site's own extensions (not shipped)
 
 import docs_assets  # noqa: E402
 

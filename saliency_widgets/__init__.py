@@ -15,6 +15,7 @@ Example:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,26 @@ try:
     __version__ = version("saliency-widgets")
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0+source"
+
+INSTALL_HINT = (
+    "saliency-widgets needs TensorFlow 2.16 or newer, which it leaves to you so that it never "
+    "replaces the one you have. Install one flavour: pip install 'saliency-widgets[cpu]' "
+    "(tensorflow-cpu), pip install 'saliency-widgets[gpu]' (tensorflow[and-cuda]), or "
+    "pip install tensorflow"
+)
+"""What ``import saliency_widgets`` says when no TensorFlow is installed."""
+
+
+def _tensorflow_installed() -> bool:
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):  # a blocked or half-imported module
+        return False
+
+
+# Looked up without importing it (importing TensorFlow takes seconds and is done on first use).
+if not _tensorflow_installed():
+    raise ImportError(INSTALL_HINT, name="tensorflow")
 
 # Everything below is imported on first use (PEP 562): ``import saliency_widgets`` does not import
 # TensorFlow, so the command line can quiet TensorFlow's C++ log before it loads, the Sphinx

@@ -285,7 +285,8 @@ def expand_patterns(patterns: Sequence[str], base: Path | None) -> list[Path]:
     """Expands glob patterns (relative to ``base``) to sorted, de-duplicated image files.
 
     Args:
-        patterns: Paths or glob patterns (``*``, ``?``, ``[..]``, ``**``).
+        patterns: Image files, folders (their images, not recursively) or glob patterns
+            (``*``, ``?``, ``[..]``, ``**``); a name that exists is never read as a pattern.
         base: Folder that relative patterns are resolved against.
 
     Returns:
@@ -297,10 +298,14 @@ def expand_patterns(patterns: Sequence[str], base: Path | None) -> list[Path]:
     files: list[Path] = []
     for pattern in patterns:
         full = _resolve_path(pattern, base)
+        if full.is_file():  # an existing name is taken as it is: ``img[1].png`` is no glob
+            candidates = [full]
+        elif full.is_dir():  # a folder: the images directly inside it
+            candidates = list(full.iterdir())
+        else:
+            candidates = [Path(p) for p in glob.glob(str(full), recursive=True)]
         matches = sorted(
-            Path(p)
-            for p in glob.glob(str(full), recursive=True)
-            if Path(p).is_file() and Path(p).suffix.lower() in IMAGE_SUFFIXES
+            p for p in candidates if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
         )
         if not matches:
             raise GridError(f"no image matches {pattern!r} (looked for {full})")

@@ -404,6 +404,11 @@ def _checked_labels(labels: object, count: int, units: int | None) -> np.ndarray
 def _checked_names(names: Sequence[str] | None, units: int | None) -> list[str] | None:
     if names is None:
         return None if units is None else [f"class {i}" for i in range(units)]
+    if isinstance(names, str | bytes) or not isinstance(names, Sequence | np.ndarray):
+        hint = " (call it: class_names=f())" if callable(names) else ""
+        raise TypeError(
+            f"class_names must be a sequence of names, got {type(names).__name__}{hint}"
+        )
     names = [str(name) for name in names]
     if units is not None and len(names) != units:
         raise ValueError(f"class_names has {len(names)} names but the model has {units} classes")

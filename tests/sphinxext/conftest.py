@@ -49,9 +49,12 @@ def tiny_model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def project(tmp_path: Path, tiny_model_file: Path, monkeypatch: pytest.MonkeyPatch) -> Callable:
-    """``project("saliency-grid")`` copies ``tests/roots/test-saliency-grid`` and its inputs."""
-    monkeypatch.syspath_prepend(str(REPO))
+def project(tmp_path: Path, tiny_model_file: Path) -> Callable:
+    """``project("saliency-grid")`` copies ``tests/roots/test-saliency-grid`` and its inputs.
+
+    The extension is imported as installed (``sphinxext.saliency_grid`` from the package), never
+    from the repository on ``sys.path``.
+    """
 
     def make(root: str) -> Path:
         srcdir = tmp_path / root
@@ -92,7 +95,8 @@ def build(make_app: Callable[..., SphinxTestApp]) -> Iterator[Callable[..., Sphi
 
 def run_sphinx_build(*args: str) -> subprocess.CompletedProcess:
     """``python -m sphinx --no-color ARGS`` in a fresh interpreter, as a user runs it."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("PYTHONPATH", None)
     return subprocess.run(
         # --no-color: CI may force colour, and escape codes would split the lines we match.
         [sys.executable, "-m", "sphinx", "--no-color", *args],

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sphinxext import _saliency_grid_cache as cache
-from sphinxext import _saliency_grid_paths as paths
+from sphinxext.saliency_grid import _cache as cache
+from sphinxext.saliency_grid import _paths as paths
 
 
 @pytest.fixture

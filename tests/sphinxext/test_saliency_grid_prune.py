@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
-from sphinxext import _saliency_grid_files as grid_files
+from sphinxext.saliency_grid import _files as grid_files
 
 COMPUTED = re.compile(r"saliency-grid: computed (saliency-grid-\w+\.png) for (\S+):(\d+)")
 

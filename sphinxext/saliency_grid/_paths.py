@@ -1,6 +1,6 @@
 """Where the ``saliency-grid`` directive's inputs are: option values, paths, globs, references.
 
-Like :mod:`sphinxext._saliency_grid_cache`, nothing here imports TensorFlow.
+Like :mod:`sphinxext.saliency_grid._cache`, nothing here imports TensorFlow.
 """
 
 from __future__ import annotations

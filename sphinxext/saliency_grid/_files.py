@@ -8,7 +8,7 @@ the stale outputs a changed option or input leaves behind. Only files named like
 own (``saliency-grid-<20 hex digits>.png`` and its ``.json``), directly inside the cache folder,
 are ever deleted.
 
-Like :mod:`sphinxext._saliency_grid_cache`, nothing here imports TensorFlow.
+Like :mod:`sphinxext.saliency_grid._cache`, nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 ENV_VERSION = 2
-"""Bumped when what the environment records changes, or :data:`_saliency_grid_cache.FORMAT` does
+"""Bumped when what the environment records changes, or :data:`_cache.FORMAT` does
 (Sphinx then reads every page afresh instead of trusting an older pickle)."""
 
 CACHE_FILE = re.compile(r"^(saliency-grid-[0-9a-f]{20})\.(png|json)$")

@@ -35,10 +35,10 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from sphinxext import _saliency_grid_cache as cache
-from sphinxext import _saliency_grid_files as grid_files
-from sphinxext import _saliency_grid_paths as paths
-from sphinxext._saliency_grid_paths import Setting
+from sphinxext.saliency_grid import _cache as cache
+from sphinxext.saliency_grid import _files as grid_files
+from sphinxext.saliency_grid import _paths as paths
+from sphinxext.saliency_grid._paths import Setting
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
