@@ -1,10 +1,12 @@
 """The zoo: a bundled synthetic data set and a small CNN trained on it.
 
-The "shapes" set (:func:`make_shapes`) draws one large object per image on a cluttered
-background; the class is the object's shape and the mask says where it is, so saliency maps can be
-checked against ground truth. ``data/shapes_cnn.keras`` is a small CNN trained on it by
-:mod:`saliency_widgets.zoo.train`; it takes :func:`preprocess`-ed images and ends in a softmax
-``Dense`` layer named ``"predictions"``, after a ReLU convolution named ``"last_conv"``.
+The "shapes" set (:func:`make_shapes`) draws one large object per image, filled or outlined, on a
+flat, noisy, striped or textured background; the class is the object's shape and the mask says
+where it is, so saliency maps can be checked against ground truth. Held-out drawing styles
+(:data:`HELD_OUT_FAMILIES`: shapes on photographs, hand-drawn sketches) measure how well a model
+recognises shapes it was not trained to see. ``data/shapes_cnn.keras`` is a small CNN trained
+on it by :mod:`saliency_widgets.zoo.train`; it takes :func:`preprocess`-ed images and ends in a
+softmax ``Dense`` layer named ``"predictions"``, after a ReLU convolution named ``"last_conv"``.
 
 Example:
     >>> from saliency_widgets import zoo
@@ -21,7 +23,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from saliency_widgets.zoo.shapes import (
+    BACKGROUNDS,
     CLASS_NAMES,
+    FAMILIES,
+    FILL_STYLES,
+    HELD_OUT_FAMILIES,
     HELD_OUT_SEED,
     IMAGE_SIZE,
     ShapeSet,
@@ -33,7 +39,11 @@ if TYPE_CHECKING:
     import keras
 
 __all__ = [
+    "BACKGROUNDS",
     "CLASS_NAMES",
+    "FAMILIES",
+    "FILL_STYLES",
+    "HELD_OUT_FAMILIES",
     "HELD_OUT_SEED",
     "IMAGE_SIZE",
     "ShapeSet",
@@ -89,7 +99,7 @@ def class_names() -> list[str]:
     return list(CLASS_NAMES)
 
 
-def load_samples(n: int = 12, seed: int = HELD_OUT_SEED) -> ShapeSet:
+def load_samples(n: int = 12, seed: int = HELD_OUT_SEED, family: str = "training") -> ShapeSet:
     """Return deterministic sample images with their labels and object masks.
 
     With the default seed these are the first ``n`` images of the held-out evaluation set, so
@@ -98,11 +108,12 @@ def load_samples(n: int = 12, seed: int = HELD_OUT_SEED) -> ShapeSet:
     Args:
         n: Number of images; labels cycle through the classes.
         seed: Generator seed.
+        family: Drawing style, one of :data:`FAMILIES` (``"photo"`` needs scikit-image).
 
     Returns:
         The images (uint8), labels and masks.
     """
-    return make_shapes(n, seed=seed)
+    return make_shapes(n, seed=seed, family=family)
 
 
 def samples_to_png(

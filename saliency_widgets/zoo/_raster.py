@@ -92,3 +92,109 @@ def hsv_to_rgb(hsv: np.ndarray) -> np.ndarray:
     k = (np.array([5.0, 3.0, 1.0]) + h[..., None] * 6.0) % 6.0
     channel = np.clip(np.minimum(k, 4.0 - k), 0.0, 1.0)
     return (v[..., None] * (1.0 - s[..., None] * channel)).astype(np.float32)
+
+
+def polyline_distance(points: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Distance ``(b, H, W)`` from pixel centres to open polylines ``points`` (``(b, P, 2)``)."""
+    nearest = np.full((points.shape[0], ys.shape[1], xs.shape[2]), np.inf, dtype=np.float32)
+    for k in range(points.shape[1] - 1):
+        np.minimum(nearest, segment_distance2(points[:, k : k + 2], xs, ys), out=nearest)
+    return np.sqrt(nearest)
+
+
+def smooth_noise(coarse: np.ndarray, size: int) -> np.ndarray:
+    """Bilinearly upsample ``(b, g, g, C)`` grids to ``(b, size, size, C)`` (low-pass noise)."""
+    b, grid, _, channels = coarse.shape
+    upsample = bilinear_matrix(grid, size)
+    rows = np.matmul(upsample, coarse.reshape(b, grid, grid * channels))
+    rows = rows.reshape(b, size, grid, channels).transpose(0, 1, 3, 2)
+    return np.matmul(rows, upsample.T).transpose(0, 1, 3, 2)
+
+
+def gaussian_blur(images: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+    """Blur ``(b, H, W, C)`` images, each with its own ``sigma`` (``(b,)``, pixels, > 0).
+
+    Edge pixels average over the part of the kernel inside the image (renormalised weights).
+    """
+    size = images.shape[1]
+    offsets = np.arange(size, dtype=np.float32)
+    distance2 = (offsets[:, None] - offsets[None, :]) ** 2
+    kernel = np.exp(-distance2[None] / (2 * sigma[:, None, None] ** 2)).astype(np.float32)
+    kernel /= kernel.sum(axis=2, keepdims=True)
+    channels_first = images.transpose(0, 3, 1, 2)
+    blurred = kernel[:, None] @ channels_first @ kernel[:, None].transpose(0, 1, 3, 2)
+    return np.ascontiguousarray(blurred.transpose(0, 2, 3, 1))
+
+
+_LUMA_TABLE = np.array(
+    [
+        [16, 11, 10, 16, 24, 40, 51, 61],
+        [12, 12, 14, 19, 26, 58, 60, 55],
+        [14, 13, 16, 24, 40, 57, 69, 56],
+        [14, 17, 22, 29, 51, 87, 80, 62],
+        [18, 22, 37, 56, 68, 109, 103, 77],
+        [24, 35, 55, 64, 81, 104, 113, 92],
+        [49, 64, 78, 87, 103, 121, 120, 101],
+        [72, 92, 95, 98, 112, 100, 103, 99],
+    ],
+    dtype=np.float32,
+)
+_CHROMA_TABLE = np.full((8, 8), 99, dtype=np.float32)
+_CHROMA_TABLE[:4, :4] = [[17, 18, 24, 47], [18, 21, 26, 66], [24, 26, 56, 99], [47, 66, 99, 99]]
+_RGB_TO_YCC = np.array(
+    [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]],
+    dtype=np.float32,
+)
+
+
+def _dct_matrix(n: int = 8) -> np.ndarray:
+    k, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    matrix = np.sqrt(2 / n) * np.cos(np.pi * (2 * i + 1) * k / (2 * n))
+    matrix[0] /= np.sqrt(2)
+    return matrix.astype(np.float32)
+
+
+def jpeg_like(images: np.ndarray, quality: np.ndarray) -> np.ndarray:
+    """JPEG artefacts on ``(b, H, W, 3)`` images in ``[0, 1]`` (``H``, ``W`` multiples of 8).
+
+    YCbCr conversion, 2×2 chroma averaging, 8×8 block DCT quantised with the standard tables at
+    each image's ``quality`` (``(b,)``, 1–100), and back; entropy coding is lossless, so skipped.
+    """
+    b, height, width, _ = images.shape
+    scale = np.where(quality < 50, 5000.0 / quality, 200.0 - 2.0 * quality).astype(np.float32)
+    tables = np.stack([_LUMA_TABLE, _CHROMA_TABLE, _CHROMA_TABLE])  # (3, 8, 8)
+    steps = np.maximum(np.floor((tables[None] * scale[:, None, None, None] + 50) / 100), 1.0)
+    ycc = images * 255.0 @ _RGB_TO_YCC.T
+    ycc[..., 0] -= 128.0
+    chroma = ycc[..., 1:].reshape(b, height // 2, 2, width // 2, 2, 2).mean(axis=(2, 4))
+    ycc[..., 1:] = np.repeat(np.repeat(chroma, 2, axis=1), 2, axis=2)
+    dct = _dct_matrix()
+    blocks = ycc.reshape(b, height // 8, 8, width // 8, 8, 3).transpose(0, 5, 1, 3, 2, 4)
+    coefficients = dct @ blocks @ dct.T
+    step = steps[:, :, None, None]
+    blocks = dct.T @ (np.rint(coefficients / step) * step) @ dct
+    ycc = blocks.transpose(0, 2, 4, 3, 5, 1).reshape(b, height, width, 3)
+    ycc[..., 0] += 128.0
+    rgb = ycc @ np.linalg.inv(_RGB_TO_YCC).T.astype(np.float32) / 255.0
+    return np.clip(rgb, 0.0, 1.0).astype(np.float32)
+
+
+def crop_resample(
+    source: np.ndarray, top: np.ndarray, left: np.ndarray, side: np.ndarray, size: int
+) -> np.ndarray:
+    """Bilinear ``size``×``size`` resamplings of square crops of one ``(H, W, C)`` image.
+
+    Crop ``i`` spans ``side[i]`` source pixels from ``(top[i], left[i])``; returns
+    ``(len(top), size, size, C)`` float32.
+    """
+    steps = (np.arange(size, dtype=np.float32) + 0.5) / size
+    height, width = source.shape[:2]
+    ys = np.clip(top[:, None] + steps[None] * side[:, None] - 0.5, 0, height - 1.001)
+    xs = np.clip(left[:, None] + steps[None] * side[:, None] - 0.5, 0, width - 1.001)
+    y0, x0 = ys.astype(int), xs.astype(int)
+    wy, wx = (ys - y0)[:, :, None, None], (xs - x0)[:, None, :, None]
+    rows0, rows1 = y0[:, :, None], y0[:, :, None] + 1
+    cols0, cols1 = x0[:, None, :], x0[:, None, :] + 1
+    top_row = source[rows0, cols0] * (1 - wx) + source[rows0, cols1] * wx
+    bottom_row = source[rows1, cols0] * (1 - wx) + source[rows1, cols1] * wx
+    return (top_row * (1 - wy) + bottom_row * wy).astype(np.float32)

@@ -1,18 +1,26 @@
-"""Deterministic synthetic "shapes on clutter" images with ground-truth object masks.
+"""Deterministic synthetic "shapes" images, drawn in many styles, with ground-truth object masks.
 
-Each image holds exactly one large object whose *shape* is the class. Everything else is chosen
-so that it carries no information about the class: the object's colour is a random saturated
-colour, its size, position and rotation are random, and the background is a textured, cluttered
-scene (smooth colour gradient, low-frequency noise, optional stripes, thin line segments and small
-blobs). A model that classifies these images well must therefore look at the object, which is
-what makes the set useful for checking saliency maps: the mask says where a good map should point.
+Each image holds exactly one large object whose *shape* is the class. Everything else is drawn
+at random so that it carries no information about the class, and so that a model trained on the
+images recognises a shape however it is drawn (domain randomisation):
 
-Objects carry a 2-pixel cartoon outline (a dark or light shade of their colour) *inside* their
-mask. Besides looking natural, it matters for saliency: a flat object's shape lives in one edge,
-so gradient maps straddle the mask boundary and their maximum falls outside it about half the
-time; with the outline, the shape is drawn by two edges whose midline lies inside the mask. (For
-the same network and training run, the blurred gradient maximum landed on the mask in 72% of
-correctly classified held-out images with flat objects, and in 95% with outlined ones.)
+- the object is **filled**, **outlined** (a 1–3 px stroke inside its boundary, the inside showing
+  the background) or **both**, in colours picked for contrast with what lies under it;
+- its size, position, rotation and aspect (±10 %) are random;
+- the background is **flat**, **noisy**, a **gradient**, **striped** (soft to hard bands,
+  sometimes a checkerboard) or a procedural **texture** (fractal noise or marble veins), with
+  thin lines and small blobs as clutter;
+- sometimes a bar or a blob is drawn over part of the object (at most a quarter of it);
+- the picture may then be blurred, gets pixel noise, and may go through JPEG-like compression.
+
+That is the ``"training"`` family. Two more families are never trained on, to measure how well
+the model generalises: ``"photo"`` draws the same objects over crops of photographs (bundled with
+scikit-image, which this family needs), and ``"sketch"`` draws them as hand-drawn pen strokes on
+paper (wobbly, not quite closed, sometimes hatched).
+
+Masks are exact: ``True`` on the pixels whose centre lies inside the shape's region (for an
+outlined object, its stroke and what it encloses) and not under an occluder; for a sketch, inside
+the traced path or under the pen.
 
 The generator is pure numpy and vectorized over the batch. Images are generated in fixed-size
 chunks, each from its own random stream, so ``make_shapes(k, seed)`` is a prefix of
@@ -25,46 +33,66 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from saliency_widgets.zoo._backgrounds import (
+    TRAINING_BACKGROUNDS,
+    ellipse,
+    photo_backgrounds,
+    random_colours,
+    training_backgrounds,
+    uniform,
+)
+from saliency_widgets.zoo._geometry import SHAPE_NAMES, Placement, silhouettes
 from saliency_widgets.zoo._raster import (
-    bilinear_matrix,
     erode,
-    hsv_to_rgb,
-    inside_polygon,
-    local_coordinates,
+    gaussian_blur,
+    jpeg_like,
     masked_mean,
-    regular_polygon,
     segment_distance2,
 )
+from saliency_widgets.zoo._sketch import draw_sketches
 
-__all__ = ["CLASS_NAMES", "HELD_OUT_SEED", "IMAGE_SIZE", "ShapeSet", "make_shapes", "preprocess"]
+__all__ = [
+    "BACKGROUNDS",
+    "CLASS_NAMES",
+    "FAMILIES",
+    "FILL_STYLES",
+    "HELD_OUT_FAMILIES",
+    "HELD_OUT_SEED",
+    "IMAGE_SIZE",
+    "ShapeSet",
+    "make_shapes",
+    "preprocess",
+]
 
-CLASS_NAMES: tuple[str, ...] = (
-    "circle",
-    "square",
-    "triangle",
-    "star",
-    "cross",
-    "ring",
-    "diamond",
-    "hexagon",
-)
+CLASS_NAMES: tuple[str, ...] = SHAPE_NAMES
 """Class names, indexed by label."""
 
 IMAGE_SIZE = 64
 """Side of the (square) images, in pixels."""
 
 HELD_OUT_SEED = 20_240
-"""Seed of the evaluation set ``make_shapes(1000, HELD_OUT_SEED)``, never used for training."""
+"""Seed of the evaluation sets ``make_shapes(n, HELD_OUT_SEED, family=...)``, never trained on."""
+
+FAMILIES: tuple[str, ...] = ("training", "photo", "sketch")
+"""Drawing styles :func:`make_shapes` knows; the model is trained on ``"training"`` only."""
+
+HELD_OUT_FAMILIES: tuple[str, ...] = FAMILIES[1:]
+"""Styles the bundled model never saw in training."""
+
+FILL_STYLES: tuple[str, ...] = ("filled", "outlined", "filled+outlined")
+"""How an object is drawn, indexed by :attr:`ShapeSet.fills`."""
+
+BACKGROUNDS: tuple[str, ...] = (*TRAINING_BACKGROUNDS, "photo", "paper")
+"""Background kinds, indexed by :attr:`ShapeSet.backgrounds`."""
 
 _CHUNK = 128  # images per random stream; fixed so that smaller sets are prefixes of larger ones
-_SIZE_RANGE = (0.35, 0.60)  # object diameter as a fraction of the image side
-_RING_INNER = 0.55  # inner radius of the ring, relative to its outer radius
-_STAR_INNER = 0.45  # inner radius of the five-pointed star
-_CROSS_HALF_WIDTH = 0.32  # half width of a cross arm
-_DIAMOND_HALF_WIDTH = 0.6  # a rhombus, deliberately not a rotated square
-_OUTLINE_WIDTH = 2.0  # pixels; the object's outline is part of the object (and of its mask)
-_MAX_LINES = 5
-_MAX_BLOBS = 8
+_SIZE_RANGE = (0.28, 0.64)  # object diameter as a fraction of the image side
+_ASPECT_RANGE = (0.9, 1.1)  # stretch along the object's own axis (diamonds stay rhombi)
+_FILL_PROBABILITIES = (0.4, 0.3, 0.3)  # filled, outlined, both
+_OUTLINE_WIDTHS = (1.0, 1.5, 2.0, 2.5, 3.0)  # pixels, inside the object's boundary
+_OCCLUDERS = 2  # at most, each drawn with probability _OCCLUSION
+_OCCLUSION = 0.2
+_MAX_OCCLUDED = 0.25  # an occluder hiding more of the object than this is not drawn
 
 
 @dataclass(frozen=True)
@@ -75,11 +103,15 @@ class ShapeSet:
         images: ``(n, size, size, 3)`` uint8 RGB images.
         labels: ``(n,)`` int64 class indices into :data:`CLASS_NAMES`.
         masks: ``(n, size, size)`` bool, True exactly on the object's pixels.
+        fills: ``(n,)`` int8 indices into :data:`FILL_STYLES` (sketches count as outlined).
+        backgrounds: ``(n,)`` int8 indices into :data:`BACKGROUNDS`.
     """
 
     images: np.ndarray
     labels: np.ndarray
     masks: np.ndarray
+    fills: np.ndarray | None = None
+    backgrounds: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -102,23 +134,25 @@ def preprocess(images: np.ndarray) -> np.ndarray:
     return np.asarray(images, dtype=np.float32) / np.float32(127.5) - np.float32(1.0)
 
 
-def make_shapes(n: int, seed: int, size: int = IMAGE_SIZE) -> ShapeSet:
-    """Generate ``n`` labelled images of shapes on cluttered backgrounds.
+def make_shapes(n: int, seed: int, size: int = IMAGE_SIZE, family: str = "training") -> ShapeSet:
+    """Generate ``n`` labelled images of shapes, drawn in one of :data:`FAMILIES`.
 
     Labels cycle through the classes (``label = index % len(CLASS_NAMES)``), so every class has
-    ``n // C`` or ``n // C + 1`` images. The same ``(n, seed, size)`` always gives identical bytes,
-    and the first ``k`` images of a set do not depend on ``n``.
+    ``n // C`` or ``n // C + 1`` images. The same ``(n, seed, size, family)`` always gives
+    identical bytes, and the first ``k`` images of a set do not depend on ``n``.
 
     Args:
         n: Number of images (``>= 0``).
         seed: Seed of the random streams.
-        size: Image side in pixels (``>= 16``).
+        size: Image side in pixels (``>= 16``, a multiple of 8).
+        family: ``"training"`` (the randomised style the bundled model learned), or a held-out
+            style: ``"photo"`` (needs scikit-image) or ``"sketch"``.
 
     Returns:
-        The images, labels and object masks.
+        The images, labels, object masks, fill styles and background kinds.
 
     Raises:
-        ValueError: If ``n`` is negative or ``size`` is below 16.
+        ValueError: If ``n`` is negative, ``size`` is invalid or ``family`` is unknown.
 
     Example:
         >>> shapes = make_shapes(16, seed=0)
@@ -127,216 +161,174 @@ def make_shapes(n: int, seed: int, size: int = IMAGE_SIZE) -> ShapeSet:
     """
     if n < 0:
         raise ValueError(f"n must be non-negative, got {n}")
-    if size < 16:
-        raise ValueError(f"size must be at least 16, got {size}")
+    if size < 16 or size % 8:
+        raise ValueError(f"size must be at least 16 and a multiple of 8, got {size}")
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {', '.join(FAMILIES)}; got {family!r}")
     images = np.empty((n, size, size, 3), dtype=np.uint8)
     masks = np.empty((n, size, size), dtype=bool)
+    fills = np.empty(n, dtype=np.int8)
+    backgrounds = np.empty(n, dtype=np.int8)
     labels = (np.arange(n) % len(CLASS_NAMES)).astype(np.int64)
+    code = FAMILIES.index(family)
     for chunk, start in enumerate(range(0, n, _CHUNK)):
         stop = min(start + _CHUNK, n)
-        rng = np.random.default_rng([seed, chunk])
+        # The training family keeps the two-number stream of earlier releases' generator.
+        rng = np.random.default_rng([seed, chunk] if code == 0 else [seed, chunk, code])
         chunk_labels = (np.arange(start, start + _CHUNK) % len(CLASS_NAMES)).astype(np.int64)
-        chunk_images, chunk_masks = _render_chunk(rng, chunk_labels, size)
-        images[start:stop] = chunk_images[: stop - start]
-        masks[start:stop] = chunk_masks[: stop - start]
-    return ShapeSet(images=images, labels=labels, masks=masks)
+        drawn = _render_chunk(rng, chunk_labels, size, family)
+        for out, values in zip((images, masks, fills, backgrounds), drawn, strict=True):
+            out[start:stop] = values[: stop - start]
+    return ShapeSet(images, labels, masks, fills, backgrounds)
 
 
 def _render_chunk(
-    rng: np.random.Generator, labels: np.ndarray, size: int
-) -> tuple[np.ndarray, np.ndarray]:
+    rng: np.random.Generator, labels: np.ndarray, size: int, family: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Render one chunk; the random draws happen in a fixed order, whatever the labels."""
     b = labels.shape[0]
     coords = np.arange(size, dtype=np.float32) + np.float32(0.5)
     xs = coords[None, None, :]
     ys = coords[None, :, None]
 
-    background = _background(rng, b, size, xs, ys)
-    radius = _uniform(rng, *_SIZE_RANGE, b) * np.float32(size / 2)
-    cx = _uniform(rng, radius, size - radius)
-    cy = _uniform(rng, radius, size - radius)
-    angle = _uniform(rng, 0.0, 2 * np.pi, b)
-    candidates = _saturated_colours(rng, (b, 4))
-    shading = _uniform(rng, -0.15, 0.15, (b, 2))
-
-    masks = _object_masks(labels, cx, cy, radius, angle, xs, ys)
-
-    outline = masks & ~erode(masks, _OUTLINE_WIDTH)
-
-    # Pick, among a few random saturated colours, the one farthest from the background under the
-    # object, so that no object is invisible; the colour stays uninformative about the class.
-    under = masked_mean(background, masks)
-    distance = np.linalg.norm(candidates - under[:, None, :], axis=-1)
-    colour = candidates[np.arange(b), distance.argmax(axis=1)]
-    # A cartoon outline, darker or lighter than the fill, drawn inside the mask: the object keeps
-    # its exact extent, and its shape is drawn by two edges (outline|background, fill|outline).
-    # Of a dark and a light shade, take the one farther from the background along the outline.
-    shades = np.stack([0.35 * colour, 0.35 * colour + 0.65], axis=1)
-    along = masked_mean(background, outline)
-    lighter = np.linalg.norm(shades - along[:, None, :], axis=-1).argmax(axis=1)
-    outline_colour = shades[np.arange(b), lighter]
-
-    # A gentle linear shading across the object, so it is not a perfectly flat patch.
-    image = background
-    bi, yi, xi = np.nonzero(masks)
-    gain = (
-        1.0
-        + shading[bi, 0] * (xs[0, 0, xi] - cx[bi]) / radius[bi]
-        + shading[bi, 1] * (ys[0, yi, 0] - cy[bi]) / radius[bi]
+    radius = uniform(rng, *_SIZE_RANGE, b) * np.float32(size / 2)
+    aspect = uniform(rng, *_ASPECT_RANGE, b)
+    reach = radius * np.maximum(aspect, 1 / aspect)
+    placement = Placement(
+        cx=uniform(rng, reach, size - reach),
+        cy=uniform(rng, reach, size - reach),
+        radius=radius,
+        angle=uniform(rng, 0.0, 2 * np.pi, b),
+        aspect=aspect,
     )
-    image[bi, yi, xi] = np.clip(colour[bi] * gain[:, None], 0.0, 1.0)
-    bi, yi, xi = np.nonzero(outline)
-    image[bi, yi, xi] = outline_colour[bi]
-
-    image += np.float32(0.015) * rng.standard_normal(image.shape, dtype=np.float32)
+    if family == "sketch":
+        image, masks = draw_sketches(rng, labels, placement, xs, ys)
+        fills = np.full(b, FILL_STYLES.index("outlined"), dtype=np.int8)
+        kinds = np.full(b, BACKGROUNDS.index("paper"), dtype=np.int8)
+    else:
+        if family == "photo":
+            background = photo_backgrounds(rng, b, size, xs, ys)
+            kinds = np.full(b, BACKGROUNDS.index("photo"), dtype=np.int8)
+        else:
+            background, kinds = training_backgrounds(rng, b, size, xs, ys)
+        image, masks, fills = _draw_objects(rng, labels, placement, background, xs, ys)
+    image = _degrade(rng, image)
     image *= np.float32(255.0)
     np.rint(image, out=image)
     np.clip(image, 0, 255, out=image)
-    return image.astype(np.uint8), masks
+    return image.astype(np.uint8), masks, fills.astype(np.int8), kinds.astype(np.int8)
 
 
-def _background(
-    rng: np.random.Generator, b: int, size: int, xs: np.ndarray, ys: np.ndarray
-) -> np.ndarray:
-    """Cluttered backgrounds in ``[0, 1]``, shape ``(b, size, size, 3)`` float32."""
-    # Smooth gradient between two muted colours along a random direction.
-    # Hue anywhere, saturation in [0.1, 0.7], value in [0.25, 0.9].
-    scale, offset = np.array([1.0, 0.6, 0.65], np.float32), np.array([0.0, 0.1, 0.25], np.float32)
-    start = hsv_to_rgb(_uniform(rng, 0, 1, (b, 3)) * scale + offset)
-    end = hsv_to_rgb(_uniform(rng, 0, 1, (b, 3)) * scale + offset)
-    direction = _uniform(rng, 0, 2 * np.pi, b)
-    t = (
-        np.cos(direction)[:, None, None] * (xs - size / 2)
-        + np.sin(direction)[:, None, None] * (ys - size / 2)
-    ) / size + 0.5
-    t = np.clip(t, 0.0, 1.0)[..., None]
-    image = start[:, None, None, :] + (end - start)[:, None, None, :] * t
-
-    # Low-frequency colour noise: a coarse random grid, bilinearly upsampled.
-    grid = 6
-    coarse = rng.standard_normal((b, grid, grid, 3), dtype=np.float32)
-    upsample = bilinear_matrix(grid, size)
-    rows = np.matmul(upsample, coarse.reshape(b, grid, grid * 3)).reshape(b, size, grid, 3)
-    noise = np.matmul(rows.transpose(0, 1, 3, 2), upsample.T).transpose(0, 1, 3, 2)
-    image += noise * _uniform(rng, 0.04, 0.12, (b, 1, 1, 1))
-
-    # Stripes (in about half of the images): a sinusoid with random period and orientation.
-    has_stripes = _uniform(rng, 0.0, 1.0, b) < 0.5
-    period = _uniform(rng, 4.0, 12.0, b)
-    stripe_angle = _uniform(rng, 0, np.pi, b)
-    phase = _uniform(rng, 0, 2 * np.pi, b)
-    amplitude = _uniform(rng, 0.04, 0.12, b) * has_stripes
-    projection = np.cos(stripe_angle)[:, None, None] * xs + np.sin(stripe_angle)[:, None, None] * ys
-    stripes = np.sin(2 * np.pi * projection / period[:, None, None] + phase[:, None, None])
-    image += (amplitude[:, None, None] * stripes)[..., None]
-    np.clip(image, 0.0, 1.0, out=image)
-
-    # Thin line segments, then small blobs, in random (often saturated) colours. Each pixel keeps
-    # the index of the last item drawn over it, and colours are gathered once at the end.
-    n_lines = rng.integers(1, _MAX_LINES + 1, b)
-    ends = _uniform(rng, -0.1 * size, 1.1 * size, (b, _MAX_LINES, 2, 2))
-    width = _uniform(rng, 0.5, 1.2, (b, _MAX_LINES))
-    # Blobs are tiny ellipses, far smaller than any object, so they are never a class shape.
-    n_blobs = rng.integers(2, _MAX_BLOBS + 1, b)
-    blob_centre = _uniform(rng, 0, size, (b, _MAX_BLOBS, 2))
-    blob_axes = _uniform(rng, 0.8, 3.5, (b, _MAX_BLOBS, 2))
-    blob_angle = _uniform(rng, 0, np.pi, (b, _MAX_BLOBS))
-    clutter_colours = _random_colours(rng, (b, _MAX_LINES + _MAX_BLOBS))
-
-    top = np.full((b, size, size), -1, dtype=np.int8)
-    for k in range(_MAX_LINES):
-        near = segment_distance2(ends[:, k], xs, ys) <= (width[:, k] ** 2)[:, None, None]
-        top[near & (k < n_lines)[:, None, None]] = k
-    for k in range(_MAX_BLOBS):
-        u, v = local_coordinates(
-            blob_centre[:, k, 0], blob_centre[:, k, 1], blob_angle[:, k], xs, ys
-        )
-        inside = (u / blob_axes[:, k, 0, None, None]) ** 2 + (
-            v / blob_axes[:, k, 1, None, None]
-        ) ** 2 <= 1.0
-        top[inside & (k < n_blobs)[:, None, None]] = _MAX_LINES + k
-    bi, yi, xi = np.nonzero(top >= 0)
-    image[bi, yi, xi] = clutter_colours[bi, top[bi, yi, xi]]
-    return image
-
-
-def _object_masks(
+def _draw_objects(
+    rng: np.random.Generator,
     labels: np.ndarray,
-    cx: np.ndarray,
-    cy: np.ndarray,
-    radius: np.ndarray,
-    angle: np.ndarray,
+    placement: Placement,
+    background: np.ndarray,
+    xs: np.ndarray,
+    ys: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Draw the objects (filled, outlined or both) and occluders over ``background``."""
+    b = labels.shape[0]
+    fills = rng.choice(len(FILL_STYLES), size=b, p=_FILL_PROBABILITIES)
+    width_code = rng.integers(0, len(_OUTLINE_WIDTHS), b)
+    fill_candidates = random_colours(rng, (b, 4), value=(0.1, 1.0))
+    outline_candidates = random_colours(rng, (b, 4), value=(0.05, 1.0))
+    shaded_outline = uniform(rng, 0, 1, b) < 0.5
+    shading = uniform(rng, -0.15, 0.15, (b, 2))
+
+    silhouette = silhouettes(labels, placement, xs, ys)
+    band = np.zeros_like(silhouette)
+    for code, width in enumerate(_OUTLINE_WIDTHS):
+        chosen = width_code == code
+        band[chosen] = silhouette[chosen] & ~erode(silhouette[chosen], width)
+
+    # Of a few random colours, take the one farthest from what lies under the object (or under
+    # its outline), so that no object is invisible; the colour stays uninformative.
+    rows = np.arange(b)
+    under = masked_mean(background, silhouette)
+    fill_colour = fill_candidates[rows, _farthest(fill_candidates, under)]
+    along = masked_mean(background, band)
+    plain_outline = outline_candidates[rows, _farthest(outline_candidates, along)]
+    # Filled and outlined objects get a cartoon outline: a dark or light shade of the fill (the
+    # one farther from the background), or another colour far from the fill.
+    shades = np.stack([0.35 * fill_colour, 0.35 * fill_colour + 0.65], axis=1)
+    shade = shades[rows, _farthest(shades, along)]
+    contrasting = outline_candidates[rows, _farthest(outline_candidates, fill_colour)]
+    cartoon_outline = np.where(shaded_outline[:, None], shade, contrasting)
+    outline_colour = np.where((fills == 1)[:, None], plain_outline, cartoon_outline)
+
+    image = background
+    bi, yi, xi = np.nonzero(silhouette & (fills != 1)[:, None, None])
+    gain = (
+        1.0
+        + shading[bi, 0] * (xs[0, 0, xi] - placement.cx[bi]) / placement.radius[bi]
+        + shading[bi, 1] * (ys[0, yi, 0] - placement.cy[bi]) / placement.radius[bi]
+    )
+    image[bi, yi, xi] = np.clip(fill_colour[bi] * gain[:, None], 0.0, 1.0)
+    bi, yi, xi = np.nonzero(band & (fills != 0)[:, None, None])
+    image[bi, yi, xi] = outline_colour[bi]
+
+    occluded = _draw_occluders(rng, image, silhouette, placement, xs, ys)
+    return image, silhouette & ~occluded, fills
+
+
+def _farthest(candidates: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Index ``(b,)`` of the candidate ``(b, k, 3)`` farthest from ``reference`` ``(b, 3)``."""
+    return np.linalg.norm(candidates - reference[:, None, :], axis=-1).argmax(axis=1)
+
+
+def _draw_occluders(
+    rng: np.random.Generator,
+    image: np.ndarray,
+    silhouette: np.ndarray,
+    placement: Placement,
     xs: np.ndarray,
     ys: np.ndarray,
 ) -> np.ndarray:
-    """Boolean masks ``(b, H, W)`` of the objects; every shape fits in its circumscribed disk."""
-    b = labels.shape[0]
-    masks = np.zeros((b, ys.shape[1], xs.shape[2]), dtype=bool)
-    for label, name in enumerate(CLASS_NAMES):
-        idx = np.flatnonzero(labels == label)
-        if idx.size == 0:
-            continue
-        u, v = local_coordinates(cx[idx], cy[idx], angle[idx], xs, ys)
-        rho = np.hypot(u, v) / radius[idx, None, None]
-        if name == "circle":
-            masks[idx] = rho <= 1.0
-        elif name == "ring":
-            masks[idx] = (rho <= 1.0) & (rho >= _RING_INNER)
-        else:
-            scaled = _POLYGONS[name][None].astype(np.float32) * radius[idx, None, None]
-            masks[idx] = inside_polygon(scaled, u, v)
-    return masks
+    """Draw bars and blobs over parts of the objects, in place; return what they cover."""
+    b = image.shape[0]
+    active = uniform(rng, 0, 1, (b, _OCCLUDERS)) < _OCCLUSION
+    is_bar = uniform(rng, 0, 1, (b, _OCCLUDERS)) < 0.5
+    # Anchored within the object's radius, so they actually cross it.
+    offset = uniform(rng, -1, 1, (b, _OCCLUDERS, 2)) * placement.radius[:, None, None]
+    anchor = np.stack([placement.cx, placement.cy], axis=-1)[:, None, :] + offset
+    direction = uniform(rng, 0, np.pi, (b, _OCCLUDERS))
+    length = uniform(rng, 0.5, 1.5, (b, _OCCLUDERS)) * placement.radius[:, None]
+    bar_width = uniform(rng, 1.0, 2.5, (b, _OCCLUDERS))
+    blob_axes = uniform(rng, 0.15, 0.4, (b, _OCCLUDERS, 2)) * placement.radius[:, None, None]
+    colours = random_colours(rng, (b, _OCCLUDERS))
+
+    area = np.maximum(silhouette.sum(axis=(1, 2)), 1)
+    covered = np.zeros_like(silhouette)
+    for k in range(_OCCLUDERS):
+        step = np.stack([np.cos(direction[:, k]), np.sin(direction[:, k])], axis=-1)
+        half = (length[:, k] / 2)[:, None] * step
+        ends = np.stack([anchor[:, k] - half, anchor[:, k] + half], axis=1)
+        bar = segment_distance2(ends, xs, ys) <= (bar_width[:, k] ** 2)[:, None, None]
+        blob = ellipse(anchor[:, k], blob_axes[:, k], direction[:, k], xs, ys)
+        shape = np.where(is_bar[:, k, None, None], bar, blob)
+        hidden = (shape | covered) & silhouette
+        small = hidden.sum(axis=(1, 2)) <= _MAX_OCCLUDED * area
+        shape &= (active[:, k] & small)[:, None, None]
+        bi, yi, xi = np.nonzero(shape)
+        image[bi, yi, xi] = colours[bi, k]
+        covered |= shape
+    return covered
 
 
-def _uniform(
-    rng: np.random.Generator,
-    low: float | np.ndarray,
-    high: float | np.ndarray,
-    size: int | tuple[int, ...] | None = None,
-) -> np.ndarray:
-    """Uniform draws as float32, so that all image arithmetic stays in single precision."""
-    return rng.uniform(low, high, size).astype(np.float32)
+def _degrade(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+    """Blur some images, add pixel noise to all, and compress some like a JPEG."""
+    b = image.shape[0]
+    blurred = uniform(rng, 0, 1, b) < 0.3
+    sigma = uniform(rng, 0.3, 1.2, b)
+    noise_level = uniform(rng, 0.0, 0.03, (b, 1, 1, 1))
+    noise = rng.standard_normal(image.shape, dtype=np.float32)
+    compressed = uniform(rng, 0, 1, b) < 0.3
+    quality = uniform(rng, 15.0, 70.0, b)
 
-
-def _cross() -> np.ndarray:
-    w = _CROSS_HALF_WIDTH
-    arm = float(np.sqrt(1.0 - w * w))  # arm corners lie on the unit circle
-    return np.array(
-        [
-            [w, w],
-            [arm, w],
-            [arm, -w],
-            [w, -w],
-            [w, -arm],
-            [-w, -arm],
-            [-w, -w],
-            [-arm, -w],
-            [-arm, w],
-            [-w, w],
-            [-w, arm],
-            [w, arm],
-        ]
-    )
-
-
-_POLYGONS: dict[str, np.ndarray] = {
-    "square": regular_polygon(4),
-    "triangle": regular_polygon(3),
-    "star": regular_polygon(5, (1.0, _STAR_INNER)),
-    "cross": _cross(),
-    "diamond": regular_polygon(4) * [_DIAMOND_HALF_WIDTH, 1.0],
-    "hexagon": regular_polygon(6),
-}
-
-
-def _saturated_colours(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Random vivid RGB colours in ``[0, 1]``, shape ``(*shape, 3)``."""
-    hue = rng.uniform(0, 1, shape)
-    saturation = rng.uniform(0.7, 1.0, shape)
-    value = rng.uniform(0.6, 1.0, shape)
-    return hsv_to_rgb(np.stack([hue, saturation, value], axis=-1))
-
-
-def _random_colours(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Random RGB colours of any saturation and brightness, shape ``(*shape, 3)``, float32."""
-    return hsv_to_rgb(rng.uniform(0, 1, (*shape, 3))).astype(np.float32)
+    if blurred.any():
+        image[blurred] = gaussian_blur(image[blurred], sigma[blurred])
+    image = np.clip(image + noise_level * noise, 0.0, 1.0)
+    if compressed.any():
+        image[compressed] = jpeg_like(image[compressed], quality[compressed])
+    return image
