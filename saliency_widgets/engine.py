@@ -16,6 +16,7 @@ over inputs of any size. Around the method it
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import warnings
 import weakref
@@ -30,6 +31,7 @@ from tqdm.auto import tqdm
 from saliency_widgets import _inputs
 from saliency_widgets.filters import SPATIAL_AXIS
 from saliency_widgets.inspection import explained_model
+from saliency_widgets.methods import parameters, spec_of
 from saliency_widgets.targets import as_indices
 
 Method = Callable[..., tuple[tf.Tensor, tf.Tensor]]
@@ -75,13 +77,22 @@ def _sanitize(maps: tf.Tensor) -> tf.Tensor:
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _hashable(params: dict[str, Any]) -> tuple | None:
+def _hashable(value: Any) -> Any:
+    """A cache key for a parameter value: arrays by content digest, containers recursively."""
+    if isinstance(value, np.ndarray):
+        digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16)
+        return ("ndarray", value.shape, value.dtype.str, digest.hexdigest())
+    if isinstance(value, tf.Tensor):
+        return _hashable(value.numpy())
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _hashable(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_hashable(v) for v in value))
     try:
-        key = tuple(sorted(params.items()))
-        hash(key)
+        hash(value)
     except TypeError:
-        return None
-    return key
+        return ("id", id(value))  # still one trace per object, never one per batch
+    return value
 
 
 def _compiled_step(
@@ -95,7 +106,7 @@ def _compiled_step(
     """One compiled ``(x, indices) -> (logits, maps)`` function, cached per model and options."""
     key = (method, _hashable(params), postprocessing, size, jit)
     cache = _COMPILED.setdefault(model, {})
-    if key[1] is not None and key in cache:
+    if key in cache:
         return cache[key]
 
     # The cache is keyed weakly by the model; a strong reference in the closure would keep it
@@ -113,8 +124,7 @@ def _compiled_step(
     # Padded batches and class chunks: each (batch, K) traces once, and a static K keeps the
     # unrolled per-class tape (reduce_retracing would relax K and fall back to batch_jacobian).
     compiled = tf.function(step, jit_compile=jit, reduce_retracing=False)
-    if key[1] is not None:
-        cache[key] = compiled
+    cache[key] = compiled
     return compiled
 
 
@@ -166,6 +176,16 @@ def _output_units(model: keras.Model) -> int | None:
     return shape[1]
 
 
+def _image_shape(spec: _inputs.InputSpec, x: object) -> tuple[int, ...] | None:
+    """``(H, W, C)`` of the inputs, from the model or the array (``None`` if unknown yet)."""
+    if None not in (spec.height, spec.width, spec.channels):
+        return (int(spec.height), int(spec.width), int(spec.channels))  # type: ignore[arg-type]
+    shape = getattr(x, "shape", None)
+    if shape is not None and len(shape) == 4 and None not in tuple(shape)[1:]:
+        return tuple(int(d) for d in tuple(shape)[1:])
+    return None
+
+
 def _check_batch_size(batch_size: object) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
         raise TypeError(f"batch_size must be a positive int, got {batch_size!r}")
@@ -192,6 +212,7 @@ def explain(
     method: Method,
     model: keras.Model,
     x: object,
+    /,
     indices: object = None,
     *,
     batch_size: int = 32,
@@ -204,6 +225,9 @@ def explain(
     **params: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Explains a model's decisions on a batch of images with any method.
+
+    ``method``, ``model`` and ``x`` are positional, so that ``method=`` can reach a wrapper such
+    as :func:`~saliency_widgets.methods.smooth.smoothgrad` through ``**params``.
 
     Args:
         method: A pure method ``(model, inputs, indices, **params) -> (logits, maps)``, e.g.
@@ -256,6 +280,8 @@ def explain(
         target.sync()
         spec = _inputs.InputSpec.of(target.model)
         units = _output_units(target.model)
+        image_shape = _image_shape(spec, x)
+        params = spec_of(method).check(params, parameters.Context(target.model, image_shape))
         if strategy is not None:
             replicas = strategy.num_replicas_in_sync
             batch_size = -(-batch_size // replicas) * replicas
@@ -340,6 +366,7 @@ def _run_batches(
 ) -> tuple[np.ndarray, np.ndarray]:
     all_logits: list[np.ndarray] = []
     all_maps: list[np.ndarray] = []
+    steps: dict[tuple[int, int] | None, Callable] = {}
     start = 0
     for raw in batches:
         spec.check(raw.shape)
@@ -349,9 +376,10 @@ def _run_batches(
             raise ValueError(f"indices has {len(selected)} rows but the dataset yields more images")
         padded = _inputs.pad_batch(x, batch_size)
         size = _resize_target(resizing, x.shape)
-        step = _compiled_step(target_model, method, params, postprocessing, size, jit)
-        if strategy is not None:
-            step = _distributed(step, strategy)
+        if size not in steps:  # built once per call and image size, never per batch
+            step = _compiled_step(target_model, method, params, postprocessing, size, jit)
+            steps[size] = step if strategy is None else _distributed(step, strategy)
+        step = steps[size]
         if units is None:  # subclassed model: one forward pass tells the number of units
             units = int(target_model(padded[:1]).shape[-1])
             selected = as_indices(selected, None, units)
@@ -389,8 +417,9 @@ def partial_explain(
         ``f(model, x, indices=None, **kwargs) -> (logits, maps)``.
     """
 
+    # Positional-only model and x: ``method=``, a parameter of the noise wrappers, goes through.
     def explain_with(
-        model: keras.Model, x: object, indices: object = None, **kwargs: Any
+        model: keras.Model, x: object, /, indices: object = None, **kwargs: Any
     ) -> tuple[np.ndarray, np.ndarray]:
         return explain(method, model, x, indices, **{**defaults, **kwargs})
 

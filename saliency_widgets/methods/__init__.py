@@ -7,11 +7,12 @@ Each method is a pure function ``method(model, inputs, indices, **params) -> (lo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from saliency_widgets import filters
-from saliency_widgets.methods import cams, gradient, integrated, smooth
+from saliency_widgets.methods import cams, gradient, integrated, parameters, smooth
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,38 @@ class MethodSpec:
     postprocessing: Callable | None = filters.absolute_normalize
     params: dict = field(default_factory=dict)
     label: str = ""
+
+    @property
+    def parameters(self) -> tuple[parameters.Parameter, ...]:
+        """The keyword parameters the method accepts, with the registered defaults.
+
+        A noise wrapper (SmoothGrad …) lists its own and those of the method it wraps.
+        """
+        known = parameters.accepted(self.function, self.params) or {}
+        return tuple(
+            parameters.Parameter(p.name, self.params.get(p.name, p.default), p.check)
+            for p in known.values()
+        )
+
+    def check(
+        self, params: Mapping[str, Any], context: parameters.Context | None = None
+    ) -> dict[str, Any]:
+        """Checks parameters for this method before tracing (see :func:`parameters.check_params`).
+
+        Args:
+            params: The keyword parameters given.
+            context: The model and image shape when known (layers and baselines are looked up).
+
+        Returns:
+            The parameters, normalised.
+
+        Raises:
+            TypeError: For a parameter the method does not accept.
+            ValueError: For a bad value, naming the parameter.
+        """
+        return parameters.check_params(
+            self.name, self.function, params, context or parameters.Context()
+        )
 
 
 METHODS: dict[str, MethodSpec] = {
@@ -116,8 +149,35 @@ def get_method(name: str) -> MethodSpec:
     """
     try:
         return METHODS[name]
-    except KeyError:
+    except (KeyError, TypeError):
         raise ValueError(f"method={name!r}: expected one of {sorted(METHODS)}") from None
 
 
-__all__ = ["METHODS", "MethodSpec", "cams", "get_method", "gradient", "integrated", "smooth"]
+def spec_of(function: Callable) -> MethodSpec:
+    """The registered spec of a method function, or an ad-hoc one for any other function.
+
+    Args:
+        function: A method ``(model, inputs, indices, **params) -> (logits, maps)``.
+
+    Returns:
+        Its :class:`MethodSpec` (name, parameters); unregistered functions get their own name
+        and no postprocessing.
+    """
+    for spec in METHODS.values():
+        if spec.function is function:
+            return spec
+    name = getattr(function, "__name__", type(function).__name__)
+    return MethodSpec(name, function, None)
+
+
+__all__ = [
+    "METHODS",
+    "MethodSpec",
+    "cams",
+    "get_method",
+    "gradient",
+    "integrated",
+    "parameters",
+    "smooth",
+    "spec_of",
+]

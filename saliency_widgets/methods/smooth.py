@@ -19,7 +19,6 @@ take magnitudes); other methods (e.g. Grad-CAM) have their maps averaged as they
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections.abc import Callable
 from typing import Any, Literal
@@ -44,10 +43,9 @@ def _resolve(method: MethodLike) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
 
 
 def _takes_reduce(method: Callable) -> bool:
-    try:
-        return "reduce" in inspect.signature(method).parameters
-    except (TypeError, ValueError):
-        return False
+    from saliency_widgets.methods.parameters import parameters_of  # imports this module
+
+    return any(parameter.name == "reduce" for parameter in parameters_of(method)[0])
 
 
 def _mix(h: tf.Tensor) -> tf.Tensor:
