@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from saliency_widgets import render
+from saliency_widgets import display, render
 from saliency_widgets._grid_inputs import GridError
 
 PANELS = ("image", "map", "overlay")
@@ -166,8 +166,10 @@ class GridOptions:
             ``"default"`` for the method's own default.
         panels: Panels per image: ``"image"`` once, then ``"map"``/``"overlay"`` per class.
         cols: Images per row (``None``: as many as fit in :data:`MAX_PANELS_PER_ROW` panels).
-        alpha: Maximum opacity of the overlays.
+        alpha: Opacity of the overlays' colour map (the highest opacity for ``"mask"``).
         cmap: A matplotlib colour map.
+        blend: How overlays are drawn, one of :data:`saliency_widgets.display.BLENDS`.
+        clip: Percentile of each map drawn at full colour, in ``(0, 100]`` (100: the maximum).
         dpi: PNG resolution (a panel is ``panel_size`` inches).
         panel_size: Inches per panel.
         batch_size: Images per compiled engine call.
@@ -179,8 +181,10 @@ class GridOptions:
     postprocessing: str = "default"
     panels: tuple[str, ...] = ("image", "overlay")
     cols: int | None = None
-    alpha: float = 0.6
+    alpha: float = display.DEFAULT_ALPHA
     cmap: str = render.DEFAULT_CMAP
+    blend: str = display.DEFAULT_BLEND
+    clip: float = display.DEFAULT_CLIP
     dpi: int = 100
     panel_size: float = 1.6
     batch_size: int = 32
@@ -194,6 +198,8 @@ class GridOptions:
         "cols",
         "overlay",
         "cmap",
+        "blend",
+        "clip",
         "dpi",
         "batch-size",
     )
@@ -237,6 +243,14 @@ class GridOptions:
             values["dpi"] = _number(options, "dpi", int, 20, 600)
         if "batch-size" in options:
             values["batch_size"] = _number(options, "batch-size", int, 1, 4096)
+        if "blend" in options:
+            values["blend"] = str(options["blend"]).strip().lower()
+            if values["blend"] not in display.BLENDS:
+                raise GridError(
+                    f"blend: {options['blend']!r}; expected one of {', '.join(display.BLENDS)}"
+                )
+        if "clip" in options:
+            values["clip"] = _number(options, "clip", float, 1.0, 100.0)
         if "cmap" in options:
             values["cmap"] = str(options["cmap"]).strip()
             if values["cmap"] not in matplotlib.colormaps:

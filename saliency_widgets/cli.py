@@ -88,6 +88,8 @@ def render_to_file(args: argparse.Namespace) -> int:
             ("cols", args.cols),
             ("overlay", args.overlay),
             ("cmap", args.cmap),
+            ("blend", args.blend),
+            ("clip", args.clip),
             ("dpi", args.dpi),
             ("batch-size", args.batch_size),
         )
@@ -123,6 +125,8 @@ def render_to_file(args: argparse.Namespace) -> int:
 
 
 def _add_render_parser(commands: argparse._SubParsersAction) -> None:
+    from saliency_widgets import display
+
     parser = commands.add_parser(
         "render",
         help="render a saliency grid PNG (the twin of the saliency-grid Sphinx directive)",
@@ -149,8 +153,20 @@ def _add_render_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--postprocessing", help="a filter name, none, or default")
     parser.add_argument("--panels", help="image, map, overlay (default: image,overlay)")
     parser.add_argument("--cols", help="images per row")
-    parser.add_argument("--overlay", help="overlay opacity in [0, 1] (default 0.6)")
-    parser.add_argument("--cmap", help="matplotlib colour map (default inferno)")
+    parser.add_argument(
+        "--overlay", help=f"overlay opacity in [0, 1] (default {display.DEFAULT_ALPHA:g})"
+    )
+    parser.add_argument("--cmap", help=f"matplotlib colour map (default {display.DEFAULT_CMAP})")
+    parser.add_argument(
+        "--blend",
+        help=f"how overlays are drawn: {', '.join(display.BLENDS)} (default "
+        f"{display.DEFAULT_BLEND}: the colour map over the whole image)",
+    )
+    parser.add_argument(
+        "--clip",
+        help=f"percentile of each map drawn at full colour, in [1, 100] (default "
+        f"{display.DEFAULT_CLIP:g}; 100: the maximum)",
+    )
     parser.add_argument("--dpi", help="PNG resolution (default 100)")
     parser.add_argument("--batch-size", help="images per compiled engine call (default 32)")
 

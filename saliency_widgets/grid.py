@@ -195,7 +195,7 @@ def grid_figure(result: GridResult, options: GridOptions) -> Figure:
 
     Args:
         result: From :func:`compute_grid`.
-        options: Panels, columns, colour map, overlay opacity and panel size.
+        options: Panels, columns, colour map, overlay blend, opacity and clip, panel size.
 
     Returns:
         The figure (close it, or pass it to :func:`saliency_widgets.render.figure_to_png`).
@@ -231,9 +231,16 @@ def grid_figure(result: GridResult, options: GridOptions) -> Figure:
             for j, kind in enumerate(per_class):
                 axes = figure.add_subplot(grid[row, column])
                 if kind == "map":
-                    picture = render.colorize(saliency, options.cmap)
+                    picture = render.colorize(saliency, options.cmap, options.clip)
                 else:
-                    picture = render.overlay(image, saliency, options.alpha, options.cmap)
+                    picture = render.overlay(
+                        image,
+                        saliency,
+                        options.alpha,
+                        options.cmap,
+                        blend=options.blend,
+                        clip=options.clip,
+                    )
                 axes.imshow(picture, interpolation=interpolation)
                 if j == 0:
                     axes.set_title(result.titles[i][c], fontsize=8)

@@ -13,9 +13,11 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
 import numpy as np
 from matplotlib.figure import Figure as _MatplotlibFigure
+
+from saliency_widgets import display
+from saliency_widgets.display import colorize, overlay, to_display_image
 
 
 class Figure(_MatplotlibFigure):
@@ -31,7 +33,7 @@ class Figure(_MatplotlibFigure):
         return buffer.getvalue()
 
 
-DEFAULT_CMAP = "inferno"
+DEFAULT_CMAP = display.DEFAULT_CMAP
 """Perceptually uniform, readable in print and for colour-blind readers."""
 
 
@@ -39,93 +41,50 @@ def _numpy(array: object) -> np.ndarray:
     return array.numpy() if hasattr(array, "numpy") else np.asarray(array)
 
 
-def to_display_image(image: object) -> np.ndarray:
-    """Converts an image to ``uint8`` RGB(A) or 2-D for display.
-
-    Floats in ``[0, 1]`` are scaled by 255, floats in ``[-1, 1]`` (the usual ``x/127.5 - 1``
-    preprocessing) are mapped back, any other float range is min-max scaled.
+def scale_hint(
+    saliency: object, clip: float | None = display.DEFAULT_CLIP, sign: str = "absolute"
+) -> str:
+    """What the colours of a displayed map mean, e.g. ``"0 → 0.43 (99th percentile)"``.
 
     Args:
-        image: ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)`` array.
+        saliency: The map.
+        clip: As for :func:`colorize`.
+        sign: As for :func:`colorize`.
 
     Returns:
-        A ``uint8`` array, ``(H, W)`` for single-channel images.
+        The range from no colour to full colour, and where full colour starts.
     """
-    image = _numpy(image)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    if image.dtype == np.uint8:
-        return image
-    image = image.astype(np.float32)
-    low, high = float(np.nanmin(image)), float(np.nanmax(image))
-    if low >= 0.0 and high <= 1.0:
-        scaled = image
-    elif low >= -1.0 and high <= 1.0:
-        scaled = (image + 1.0) / 2.0
-    elif low >= 0.0 and high <= 255.0:
-        scaled = image / 255.0
-    else:
-        scaled = (image - low) / (high - low) if high > low else np.zeros_like(image)
-    return (np.clip(np.nan_to_num(scaled), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if clip is None:
+        return "0 → 1 (values as computed)"
+    top = display.clip_value(saliency, clip, sign)
+    if not top > 0.0:
+        return "0 everywhere: nothing to show"
+    where = "the maximum" if clip == 100 else f"{_ordinal(clip)} percentile; higher saturates"
+    return f"0 → {top:.3g} ({where})"
 
 
-def colorize(saliency: object, cmap: str = DEFAULT_CMAP) -> np.ndarray:
-    """Maps a 2-D saliency map in ``[0, 1]`` to ``uint8`` RGB with a matplotlib colour map.
+def _ordinal(number: float) -> str:
+    text = f"{number:g}"
+    if not text.isdigit():
+        return text
+    suffix = {1: "st", 2: "nd", 3: "rd"}.get(int(text) % 10, "th")
+    return text + ("th" if int(text) % 100 in (11, 12, 13) else suffix)
+
+
+def colour_bar_png(cmap: str = DEFAULT_CMAP, width: int = 256, height: int = 10) -> bytes:
+    """PNG bytes of a horizontal bar of the colour table, level 0 on the left (for widgets).
 
     Args:
-        saliency: ``(H, W)`` or ``(H, W, 1)`` values; clipped to ``[0, 1]``, NaN shown as 0.
-        cmap: A matplotlib colour map name.
-
-    Returns:
-        ``(H, W, 3)`` uint8.
-    """
-    saliency = _numpy(saliency).astype(np.float32)
-    if saliency.ndim == 3 and saliency.shape[-1] == 1:
-        saliency = saliency[..., 0]
-    if saliency.ndim != 2:
-        raise ValueError(f"saliency must be a 2-D map, got shape {saliency.shape}")
-    values = np.clip(np.nan_to_num(saliency), 0.0, 1.0)
-    rgba = matplotlib.colormaps[cmap](values)
-    return (rgba[..., :3] * 255.0 + 0.5).astype(np.uint8)
-
-
-def overlay(
-    image: object, saliency: object, alpha: float = 0.6, cmap: str = DEFAULT_CMAP
-) -> np.ndarray:
-    """Blends a colour-mapped saliency map over an image.
-
-    The map's opacity is ``alpha`` times its value, so weak saliency leaves the image visible.
-
-    Args:
-        image: The displayed image (any format :func:`to_display_image` accepts).
-        saliency: ``(H', W')`` map in ``[0, 1]``; resized to the image when sizes differ.
-        alpha: Maximum opacity of the map, in ``[0, 1]``.
         cmap: Colour map name.
+        width: Width in pixels.
+        height: Height in pixels.
 
     Returns:
-        ``(H, W, 3)`` uint8 RGB.
+        The PNG file's bytes.
     """
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
-    base = to_display_image(image)
-    if base.ndim == 2:
-        base = np.repeat(base[..., None], 3, axis=-1)
-    base = base[..., :3].astype(np.float32)
-    saliency = _numpy(saliency).astype(np.float32)
-    if saliency.ndim == 3 and saliency.shape[-1] == 1:
-        saliency = saliency[..., 0]
-    if saliency.shape != base.shape[:2]:
-        saliency = _resize_nearest(saliency, base.shape[:2])
-    values = np.clip(np.nan_to_num(saliency), 0.0, 1.0)
-    weight = (alpha * values)[..., None]
-    blended = (1.0 - weight) * base + weight * colorize(values, cmap).astype(np.float32)
-    return (blended + 0.5).astype(np.uint8)
-
-
-def _resize_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    rows = (np.arange(size[0]) * array.shape[0] / size[0]).astype(int)
-    cols = (np.arange(size[1]) * array.shape[1] / size[1]).astype(int)
-    return array[rows][:, cols]
+    columns = (np.arange(width) * 256 // width).astype(np.uint8)
+    bar = display.colour(np.repeat(columns[None], height, axis=0), cmap)
+    return array_to_png(bar)
 
 
 def _is_map(item: np.ndarray) -> bool:
@@ -151,12 +110,20 @@ def visualize(
     overlay_cmap: str = DEFAULT_CMAP,
     panel_size: float = 2.5,
     to_file: str | Path | None = None,
+    *,
+    clip: float | None = None,
+    blend: str | None = None,
 ) -> Figure:
     """Draws images and maps in a grid, as the seed's ``utils.visualize`` did.
 
     Typical use interleaves images and maps: ``visualize(sum(zip(images, maps), ()), cols=4)``.
     A panel that is 2-D, or has a channel count other than 3/4, is drawn as a map with ``cmap``
     (default :data:`DEFAULT_CMAP`); a map with K > 1 channels shows its first channel.
+
+    Maps are drawn raw, as the seed drew them, unless ``clip`` or ``blend`` asks for the display
+    step of the rest of the package (:func:`colorize`, :func:`overlay`):
+    ``visualize(..., clip=99)`` scales each map by its 99th percentile and blends overlays with
+    :data:`saliency_widgets.display.DEFAULT_BLEND`.
 
     Args:
         images: A batch or a sequence of images and/or maps (``None`` leaves a panel empty).
@@ -170,10 +137,19 @@ def visualize(
         overlay_cmap: Colour map for overlays.
         panel_size: Inches per panel when ``figsize`` is not given.
         to_file: If given, the figure is also written there (format from the suffix).
+        clip: Percentile of each map drawn at full colour (``None``: raw values, unless
+            ``blend`` is given, which implies :data:`saliency_widgets.display.DEFAULT_CLIP`).
+        blend: Blend mode of overlays (``None``: a plain translucent layer, unless ``clip`` is
+            given, which implies :data:`saliency_widgets.display.DEFAULT_BLEND`).
 
     Returns:
         The matplotlib :class:`~matplotlib.figure.Figure` (displayed inline by Jupyter).
     """
+    shown = clip is not None or blend is not None
+    if shown:
+        clip = display.DEFAULT_CLIP if clip is None else clip
+        blend = blend or display.DEFAULT_BLEND
+        display.check(clip=clip, blend=blend, alpha=overlay_alpha)
     panels = _as_panels(images)
     if not panels:
         raise ValueError("images is empty: nothing to visualize")
@@ -188,16 +164,27 @@ def visualize(
         axes = figure.add_subplot(rows, cols, i + 1)
         axes.set_axis_off()
         if panel is not None:
-            if _is_map(panel):
-                values = panel if panel.ndim == 2 else panel[..., 0]
-                axes.imshow(
-                    values, cmap=cmap or DEFAULT_CMAP, vmin=0.0, vmax=max(1.0, values.max())
-                )
-            else:
-                axes.imshow(to_display_image(panel))
+            layer = None
             if overlays is not None and i < len(overlays) and overlays[i] is not None:
                 layer = _numpy(overlays[i])
                 layer = layer if layer.ndim == 2 else layer[..., 0]
+            if _is_map(panel):
+                values = panel if panel.ndim == 2 else panel[..., 0]
+                picture = colorize(values, cmap or DEFAULT_CMAP, clip) if shown else None
+            else:
+                picture = to_display_image(panel)
+            if shown and layer is not None:
+                axes.imshow(
+                    overlay(picture, layer, overlay_alpha, overlay_cmap, blend=blend, clip=clip)
+                )
+                layer = None
+            elif picture is not None:
+                axes.imshow(picture)
+            else:
+                axes.imshow(
+                    values, cmap=cmap or DEFAULT_CMAP, vmin=0.0, vmax=max(1.0, values.max())
+                )
+            if layer is not None:
                 axes.imshow(layer, cmap=overlay_cmap, alpha=overlay_alpha, vmin=0.0, vmax=1.0)
         if titles is not None and i < len(titles) and titles[i]:
             axes.set_title(titles[i], fontsize=9)
@@ -226,8 +213,11 @@ def render_grid(
     titles: Sequence[str] | None = None,
     *,
     panels: Sequence[str] = ("image", "map", "overlay"),
-    alpha: float = 0.6,
+    alpha: float = display.DEFAULT_ALPHA,
     cmap: str = DEFAULT_CMAP,
+    blend: str = display.DEFAULT_BLEND,
+    clip: float | None = display.DEFAULT_CLIP,
+    colour_bar: bool = False,
     cols: int | None = None,
     panel_size: float = 2.2,
 ) -> Figure:
@@ -235,17 +225,22 @@ def render_grid(
 
     Args:
         images: ``(N, H, W, C)`` display images (uint8 or float).
-        maps: ``(N, H, W)`` or ``(N, H, W, 1)`` maps in ``[0, 1]`` (one class per image).
+        maps: ``(N, H, W)`` or ``(N, H, W, 1)`` maps (one class per image).
         titles: One title per image, shown above its first panel.
         panels: Which panels to draw per image, among ``"image"``, ``"map"``, ``"overlay"``.
         alpha: Overlay opacity.
         cmap: Colour map of maps and overlays.
+        blend: Overlay blend mode (:data:`saliency_widgets.display.BLENDS`).
+        clip: Percentile of each map drawn at full colour (``None``: values as they are).
+        colour_bar: Adds a colour bar with the map's scale to each image's map panel (its
+            overlay when there is no map panel), so that a reader knows what bright means.
         cols: Grid columns; a multiple of ``len(panels)`` keeps an image's panels on one row.
         panel_size: Inches per panel.
 
     Returns:
         The figure.
     """
+    display.check(clip=clip, blend=blend, alpha=alpha)
     images = _as_panels(images)
     if isinstance(maps, np.ndarray) or hasattr(maps, "numpy"):
         array = _numpy(maps)
@@ -260,6 +255,7 @@ def render_grid(
     cols = cols or per * max(1, min(4, 12 // per) if len(images) > 1 else 1)
     cols = min(cols, per * len(images))
     rows = math.ceil(per * len(images) / cols)
+    scaled = "map" if "map" in panels else "overlay"
     figure = Figure(figsize=(panel_size * cols, panel_size * rows * 1.1), layout="tight")
     for i, (image, saliency) in enumerate(zip(images, maps, strict=True)):
         for j, kind in enumerate(panels):
@@ -268,12 +264,32 @@ def render_grid(
             if kind == "image":
                 axes.imshow(to_display_image(image))
             elif kind == "map":
-                axes.imshow(colorize(saliency, cmap))
+                axes.imshow(colorize(saliency, cmap, clip))
             else:
-                axes.imshow(overlay(image, saliency, alpha=alpha, cmap=cmap))
+                axes.imshow(overlay(image, saliency, alpha, cmap, blend=blend, clip=clip))
+            if colour_bar and kind == scaled:
+                _colour_bar(figure, axes, saliency, cmap, clip)
             if j == 0 and titles is not None and i < len(titles):
                 axes.set_title(titles[i], fontsize=9, loc="left")
     return figure
+
+
+def _colour_bar(
+    figure: Figure, axes: object, saliency: np.ndarray, cmap: str, clip: float | None
+) -> None:
+    """A vertical colour bar beside ``axes``: 0 at the bottom, the clip value at the top."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import ListedColormap, Normalize
+
+    top = display.clip_value(saliency, clip)
+    colours = ListedColormap(display.colour_table(cmap) / 255.0)
+    mappable = ScalarMappable(Normalize(0.0, top if top > 0.0 else 1.0), colours)
+    bar = figure.colorbar(mappable, ax=axes, fraction=0.046, pad=0.03)
+    bar.set_ticks([0.0, top] if top > 0.0 else [0.0])
+    bar.set_ticklabels(["0", f"≥{top:.2g}"] if top > 0.0 else ["0"])
+    bar.ax.tick_params(labelsize=7)
+    label = "map value" if clip is None else f"clipped at p{clip:g}"
+    bar.set_label(label, fontsize=7)
 
 
 def figure_to_png(figure: Figure, dpi: int = 100) -> bytes:
@@ -388,11 +404,13 @@ __all__ = [
     "DEFAULT_CMAP",
     "array_to_png",
     "colorize",
+    "colour_bar_png",
     "figure_to_png",
     "fit_png",
     "overlay",
     "probability_titles",
     "render_grid",
+    "scale_hint",
     "scores_to_probabilities",
     "to_display_image",
     "visualize",

@@ -49,6 +49,10 @@ def test_render_writes_the_same_png_as_the_grid_module(inputs, tmp_path, capsys)
             "image,map,overlay",
             "--overlay",
             "0.8",
+            "--blend",
+            "mask",
+            "--clip",
+            "95",
             "--out",
             str(out),
         ]
@@ -58,8 +62,15 @@ def test_render_writes_the_same_png_as_the_grid_module(inputs, tmp_path, capsys)
     assert "explained 4 images x 2 class(es) with Vanilla gradient in " in printed
     assert str(out.resolve()) in printed
     options = grid.GridOptions.from_strings(
-        {"classes": "top-2", "panels": "image,map,overlay", "overlay": "0.8"}
+        {
+            "classes": "top-2",
+            "panels": "image,map,overlay",
+            "overlay": "0.8",
+            "blend": "mask",
+            "clip": "95",
+        }
     )
+    assert (options.blend, options.clip) == ("mask", 95.0)
     expected, _ = grid.make_grid(
         model=model, images=str(folder / "p*.png"), options=options, class_names="a,b,c,d,e"
     )
@@ -96,6 +107,7 @@ def test_render_accepts_several_files_and_method_params(inputs, tmp_path):
         (["--method", "magic"], "method: method='magic'"),
         (["--params", "steps=4"], "'gradients' has no parameter 'steps'"),
         (["--overlay", "2"], "overlay: 2 is outside [0.0, 1.0]"),
+        (["--blend", "add"], "blend: 'add'; expected one of heat, mask, mask-image"),
     ],
 )
 def test_render_errors_are_one_line_and_status_1(inputs, tmp_path, capsys, extra, message):

@@ -88,6 +88,14 @@ def test_params_are_literals_or_bare_words():
         grid.parse_params("samples=len(x)")
 
 
+def test_display_options_default_to_heat_at_the_99th_percentile():
+    options = GridOptions()
+    assert (options.blend, options.clip, options.alpha) == ("heat", 99.0, 0.6)
+    parsed = GridOptions.from_strings({"blend": " Mask-Image", "clip": "97.5"})
+    assert (parsed.blend, parsed.clip) == ("mask-image", 97.5)
+    assert {"blend", "clip"} <= set(GridOptions.KEYS)
+
+
 def test_options_from_strings_name_the_bad_option():
     options = GridOptions.from_strings(
         {"cols": " 3", "overlay": "0.25", "panels": "image map", "cmap": "viridis", "dpi": "50"}
@@ -107,6 +115,9 @@ def test_options_from_strings_name_the_bad_option():
         ("panels", "image", "shows no saliency"),
         ("panels", "overlay, heat", "distinct names among image, map, overlay"),
         ("colour", "red", r"unknown option\(s\) \['colour'\]"),
+        ("blend", "screen", "blend: 'screen'; expected one of heat, mask, mask-image"),
+        ("clip", "0", r"clip: 0 is outside \[1.0, 100.0\]"),
+        ("clip", "p99", "clip: 'p99' is not a float"),
     ]:
         with pytest.raises(GridError, match=message):
             GridOptions.from_strings({key: value})
@@ -254,6 +265,18 @@ def test_panels_show_the_colour_mapped_map(cnn, images):
     expected = sw.render.colorize(result.maps[0, ..., 0], "gray")
     assert np.array_equal(np.asarray(shown), expected)
     assert figure.axes[0].get_title() == "class 1"
+
+
+def test_overlays_use_the_blend_and_clip_options(cnn, images):
+    display = ((images - images.min()) / np.ptp(images) * 255).astype(np.uint8)
+    image_set = inputs.ImageSet(tuple(display[:2]), ("a", "b"))
+    options = GridOptions.from_strings({"panels": "overlay", "blend": "mask", "clip": "90"})
+    result = grid.compute_grid(cnn, image_set, options)
+    shown = grid.grid_figure(result, options).axes[1].get_images()[0].get_array()
+    expected = sw.render.overlay(
+        display[1], result.maps[1, ..., 0], 0.6, "inferno", blend="mask", clip=90
+    )
+    assert np.array_equal(np.asarray(shown), expected)
 
 
 def test_a_failing_model_is_a_grid_error(tmp_path):

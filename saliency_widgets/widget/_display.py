@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from saliency_widgets import render
 from saliency_widgets.widget import _compute
 from saliency_widgets.widget._images import Pictures
 from saliency_widgets.widget._layout import Controls
@@ -133,7 +134,7 @@ class Display:
         failure = state.failure(image, selection.method, selection.sign)
         key = selection.key()
         saliency = None if key is None else state.cache.get(key)
-        cmap, alpha = ui.cmap.value, ui.alpha.value
+        cmap, alpha, blend, clip = ui.cmap.value, ui.alpha.value, ui.blend.value, ui.clip.value
         picture = renderer.picture(image)
         ready = "ready" if saliency is not None else ("failed" if failure else "pending")
         view_id = (
@@ -141,21 +142,23 @@ class Display:
             f"{selection.sign} · {ready}"
         )
         if saliency is not None:
-            map_png = renderer.saliency(key, saliency, cmap)
-            overlay_png = renderer.overlay(key, image, saliency, alpha, cmap)
+            map_png = renderer.saliency(key, saliency, cmap, clip)
+            overlay_png = renderer.overlay(key, image, saliency, alpha, cmap, blend, clip)
             map_title = f"{_compute.method_label(selection.method)} ({selection.sign})"
             overlay_title = self.class_title(image, selection.class_index)
+            hint = render.scale_hint(saliency, clip)
         else:
             map_png = renderer.placeholder(image)
             overlay_png = picture if failure is None else map_png
             map_title = overlay_title = "—" if failure else "computing…"
+            hint = ""
         size = ui.compare_size
         compared = [
             (
                 title,
                 renderer.placeholder(image, size)
                 if m is None
-                else renderer.overlay(k, image, m, alpha, cmap, size),
+                else renderer.overlay(k, image, m, alpha, cmap, blend, clip, size),
             )
             for m, title, k in ([] if state.compare == "single" else self.panels())
         ]
@@ -164,6 +167,7 @@ class Display:
                 stack.enter_context(part.hold_sync())
             ui.image_panel.show(self.image_title(image), picture)
             ui.map_panel.show(map_title, map_png)
+            ui.map_panel.show_scale(renderer.colour_bar(cmap), hint)
             ui.overlay_panel.show(overlay_title, overlay_png, view_id)
             ui.show_error(failure)
             ui.show_compare(compared)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 
+from saliency_widgets import display
 from saliency_widgets.widget import _compute
 from saliency_widgets.widget._parts import ClassPicker, Panel, ThumbnailStrip
 from saliency_widgets.widget._state import Selection
@@ -23,6 +24,8 @@ COLOUR_MAPS = ("inferno", "magma", "viridis", "plasma", "cividis", "turbo", "jet
 """Colour maps offered by the picker (any matplotlib name can be passed as ``cmap=``)."""
 COMPARE_MODES = (("single", "single"), ("top classes", "classes"), ("all methods", "methods"))
 """Labels and values of the compare-mode picker."""
+CLIP_RANGE = (90.0, 100.0)
+"""Range of the clip slider (a lower ``clip=`` passed to the widget extends it)."""
 ERROR_STYLE = "color:#b71c1c;background:#ffebee;padding:6px 8px;border-radius:4px"
 
 
@@ -73,7 +76,7 @@ class Controls:
             )
         self.caption = widgets.Label()
         self.image_panel = Panel(view_size, "sw-view-image")
-        self.map_panel = Panel(view_size, "sw-view-map")
+        self.map_panel = Panel(view_size, "sw-view-map", scale=True)
         self.overlay_panel = Panel(view_size, "sw-view-overlay")
         self.error = widgets.HTML(layout=widgets.Layout(display="none"))
         self.error.add_class("sw-error")
@@ -103,12 +106,33 @@ class Controls:
         self.alpha = widgets.FloatSlider(
             min=0.0, max=1.0, step=0.05, description="opacity", layout=wide
         )
+        self.blend = widgets.ToggleButtons(
+            options=list(display.BLENDS),
+            description="blend",
+            tooltips=[
+                "the colour map over the whole image",
+                "colour only where the map is high",
+                "the image dimmed where the map is low",
+            ],
+        )
+        self.blend.style.button_width = "88px"
+        self.clip = widgets.FloatSlider(
+            min=CLIP_RANGE[0],
+            max=100.0,
+            step=0.5,
+            description="clip at",
+            tooltip="percentile of the map drawn at full colour (100: the maximum)",
+            readout_format=".1f",
+            layout=wide,
+        )
         self.compare = widgets.ToggleButtons(options=COMPARE_MODES, description="compare")
         self.compare.style.button_width = "104px"
         self.export = widgets.Button(description="Export PNG", icon="download")
         self.download = widgets.HTML()
 
-    def set_initial(self, method: str, sign: str, cmap: str, alpha: float) -> None:
+    def set_initial(
+        self, method: str, sign: str, cmap: str, alpha: float, blend: str, clip: float
+    ) -> None:
         """Sets the controls' initial values, then wires their events to the owner."""
         self.ensure_method(method)
         self.method.value = method
@@ -116,11 +140,15 @@ class Controls:
         self.cmap.options = COLOUR_MAPS if cmap in COLOUR_MAPS else (cmap, *COLOUR_MAPS)
         self.cmap.value = cmap
         self.alpha.value = alpha
+        self.blend.value = blend
+        self.clip.min = min(CLIP_RANGE[0], clip)
+        self.clip.value = clip
         owner = self._owner
         self.method.observe(lambda c: owner._control_changed(method=c["new"]), names="value")
         self.sign.observe(lambda c: owner._control_changed(sign=c["new"]), names="value")
         self.cmap.observe(lambda _: owner._display_changed(), names="value")
-        self.alpha.observe(lambda _: owner._display_changed(), names="value")
+        for control in (self.alpha, self.blend, self.clip):
+            control.observe(lambda _: owner._display_changed(), names="value")
         self.compare.observe(lambda c: owner._compare_changed(c["new"]), names="value")
         self.export.on_click(lambda _: owner._export())
 
@@ -140,7 +168,9 @@ class Controls:
                 self.method,
                 self.sign,
                 self.cmap,
+                self.blend,
                 self.alpha,
+                self.clip,
                 self.compare,
                 widgets.HBox([self.export, self.download]),
             ]
@@ -165,7 +195,7 @@ class Controls:
         """Widgets a redraw changes, so that their updates are sent together."""
         parts = [self.image_panel, self.map_panel, self.overlay_panel]
         return [
-            *(w for panel in parts for w in (panel.title, panel.image)),
+            *(w for panel in parts for w in panel.parts),
             self.error,
             self.status,
         ]

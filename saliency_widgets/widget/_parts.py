@@ -273,7 +273,7 @@ class ClassPicker(widgets.VBox):
 
 
 class Panel(widgets.VBox):
-    """A titled picture.
+    """A titled picture, optionally with a colour bar and a scale hint under it.
 
     The title's hover text (``detail``) says exactly what is shown; it lives on the title
     because an ``Image`` has no ``description``, which ipywidgets' tooltips need.
@@ -281,16 +281,26 @@ class Panel(widgets.VBox):
     Args:
         size: Display width in pixels.
         css_class: A DOM class for the picture (tests and styling find it by this).
+        scale: Adds a colour bar and a line of text under the picture (:meth:`show_scale`).
     """
 
-    def __init__(self, size: int, css_class: str = "") -> None:
+    def __init__(self, size: int, css_class: str = "", scale: bool = False) -> None:
         self.detail = ""
         self.title = widgets.HTML()
         self.image = widgets.Image(format="png")
+        self.bar: widgets.Image | None = None
+        self.hint: widgets.HTML | None = None
+        children: list[widgets.Widget] = [self.title, self.image]
+        if scale:
+            self.bar = widgets.Image(format="png", layout=widgets.Layout(margin="2px 0 0 0"))
+            self.hint = widgets.HTML()
+            self.bar.add_class("sw-scale-bar")
+            self.hint.add_class("sw-scale-hint")
+            children += [self.bar, self.hint]
         if css_class:
             self.image.add_class(css_class)
             self.title.add_class(f"{css_class}-title")
-        super().__init__([self.title, self.image], layout=widgets.Layout(margin="0 8px 4px 0"))
+        super().__init__(children, layout=widgets.Layout(margin="0 8px 4px 0"))
         self.layout.min_width = f"{min(size, 96)}px"
 
     def show(self, title: str, png: bytes, detail: str = "") -> None:
@@ -301,6 +311,26 @@ class Panel(widgets.VBox):
             f"<span title='{hover}' style='font-size:90%'>{html.escape(title, quote=False)}</span>"
         )
         self.image.value = png
+
+    def show_scale(self, bar: bytes, hint: str) -> None:
+        """Sets the colour bar's picture and the text under it (``""`` hides the bar).
+
+        Args:
+            bar: PNG of the colour bar, low values on the left.
+            hint: What the colours mean, e.g. ``"0 → 0.43 (99th percentile; …)"``.
+        """
+        if self.bar is None or self.hint is None:
+            raise RuntimeError("this panel was made without a scale")
+        self.bar.value = bar
+        self.bar.layout.visibility = "visible" if hint else "hidden"
+        self.hint.value = (
+            f"<span style='font-size:80%;color:#444'>{html.escape(hint, quote=False)}</span>"
+        )
+
+    @property
+    def parts(self) -> list[widgets.Widget]:
+        """Child widgets whose values a redraw changes."""
+        return [w for w in (self.title, self.image, self.bar, self.hint) if w is not None]
 
 
 __all__ = ["ClassPicker", "ClassRow", "Panel", "ThumbnailStrip"]

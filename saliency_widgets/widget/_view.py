@@ -1,8 +1,8 @@
 """PNG bytes for the widget's pictures, from :mod:`saliency_widgets.render` (no colour maths here).
 
 Pictures that never change (thumbnails, the images themselves, placeholders) are encoded once;
-maps and overlays depend on the colour map and opacity and are encoded on demand, with a small
-memo so that going back to a recent view costs no encoding.
+maps and overlays depend on the display options (colour map, blend, opacity, clip) and are
+encoded on demand, with a small memo so that going back to a recent view costs no encoding.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from saliency_widgets import render
+from saliency_widgets import display, render
 from saliency_widgets.widget._images import Pictures
 
 PLACEHOLDER_GRAY = 235
@@ -81,12 +81,18 @@ class PictureRenderer:
         return found
 
     def saliency(
-        self, key: tuple, saliency: np.ndarray, cmap: str, size: int | None = None
+        self,
+        key: tuple,
+        saliency: np.ndarray,
+        cmap: str,
+        clip: float | None = display.DEFAULT_CLIP,
+        size: int | None = None,
     ) -> bytes:
         """The colour-mapped map (``key`` identifies it for the memo)."""
         size = size or self.size
         return self._memoized(
-            ("map", key, cmap, size), lambda: render.fit_png(render.colorize(saliency, cmap), size)
+            ("map", key, cmap, clip, size),
+            lambda: render.fit_png(render.colorize(saliency, cmap, clip), size),
         )
 
     def overlay(
@@ -96,17 +102,23 @@ class PictureRenderer:
         saliency: np.ndarray,
         alpha: float,
         cmap: str,
+        blend: str = display.DEFAULT_BLEND,
+        clip: float | None = display.DEFAULT_CLIP,
         size: int | None = None,
     ) -> bytes:
-        """The map blended over ``image`` (``key`` identifies the map for the memo)."""
+        """The map shown over ``image`` (``key`` identifies the map for the memo)."""
         size = size or self.size
         original = self.pictures.originals[image]
         return self._memoized(
-            ("overlay", key, round(alpha, 4), cmap, size),
+            ("overlay", key, round(alpha, 4), cmap, blend, clip, size),
             lambda: render.fit_png(
-                render.overlay(original, saliency, alpha=alpha, cmap=cmap), size
+                render.overlay(original, saliency, alpha, cmap, blend=blend, clip=clip), size
             ),
         )
+
+    def colour_bar(self, cmap: str) -> bytes:
+        """The colour table as a bar as wide as the main pictures (level 0 on the left)."""
+        return self._memoized(("bar", cmap), lambda: render.colour_bar_png(cmap, self.size, 10))
 
 
 __all__ = ["PLACEHOLDER_GRAY", "PictureRenderer"]

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from matplotlib.figure import Figure
 
-from saliency_widgets import render
+from saliency_widgets import display, render
 from saliency_widgets.widget import _compute
 from saliency_widgets.widget._display import Display
 from saliency_widgets.widget._images import load_pictures
@@ -50,6 +50,12 @@ class SaliencyWidget(widgets.VBox):
         sign: Initial sign mode: ``"absolute"``, ``"positive"`` or ``"negative"``.
         cmap: Initial colour map.
         alpha: Initial overlay opacity in ``[0, 1]``.
+        blend: Initial blend mode of the overlay, one of
+            :data:`saliency_widgets.display.BLENDS` (``"heat"``: the colour map over the whole
+            image; ``"mask"``: colour only where the map is high; ``"mask-image"``: the image
+            dimmed where the map is low).
+        clip: Initial percentile of each map drawn at full colour, in ``(0, 100]`` (99 by
+            default, as PAIR saliency; 100 scales by the maximum).
         batch_size: Images per batch of the start-up forward pass.
         per_page: Thumbnails per page.
         thumbnail_size: Thumbnail side in pixels.
@@ -84,7 +90,9 @@ class SaliencyWidget(widgets.VBox):
         top_k: int = 5,
         sign: str = "absolute",
         cmap: str = render.DEFAULT_CMAP,
-        alpha: float = 0.6,
+        alpha: float = display.DEFAULT_ALPHA,
+        blend: str = display.DEFAULT_BLEND,
+        clip: float = display.DEFAULT_CLIP,
         batch_size: int = 32,
         per_page: int = 24,
         thumbnail_size: int = 56,
@@ -103,8 +111,7 @@ class SaliencyWidget(widgets.VBox):
         for name, value in (("top_k", top_k), ("batch_size", batch_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
-        if not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+        display.check(clip=clip, blend=blend, alpha=alpha)
         self._batch_size = batch_size
         self._inputs: list[np.ndarray | None] = [None] * count
         self._state = ExplorerState(count, Selection(0, None, method, sign), top_k, prefetch)
@@ -115,7 +122,7 @@ class SaliencyWidget(widgets.VBox):
         )
         self._startup_pending = True
         self._ui = Controls(self, count, top_k, per_page, thumbnail_size, view_size)
-        self._ui.set_initial(method, sign, cmap or render.DEFAULT_CMAP, alpha)
+        self._ui.set_initial(method, sign, cmap or render.DEFAULT_CMAP, alpha, blend, float(clip))
         self._display.ui = self._ui
         self.children = self._ui.children
         self.add_class("saliency-widget")
@@ -216,7 +223,9 @@ class SaliencyWidget(widgets.VBox):
     def to_figure(self) -> Figure:
         """The current view as a matplotlib figure (image, map and overlay per row).
 
-        In compare mode, one row per class or per method.
+        Drawn with the widget's display options (colour map, blend, opacity, clip); each map
+        has a colour bar saying which value full colour stands for. In compare mode, one row
+        per class or per method.
 
         Raises:
             RuntimeError: If the model failed on the current image.
@@ -225,15 +234,21 @@ class SaliencyWidget(widgets.VBox):
         with self._state.lock:
             rows = [(m, title) for m, title, _ in self._display.panels() if m is not None]
             image = self._state.selection.image
-            alpha, cmap = self._ui.alpha.value, self._ui.cmap.value
+            ui = self._ui
+            options = {
+                "alpha": ui.alpha.value,
+                "cmap": ui.cmap.value,
+                "blend": ui.blend.value,
+                "clip": ui.clip.value,
+            }
         original = self._pictures.originals[image]
         return render.render_grid(
             [original] * len(rows),
             [m for m, _ in rows],
             [title for _, title in rows],
-            alpha=alpha,
-            cmap=cmap,
+            colour_bar=True,
             cols=3,
+            **options,
         )
 
     def to_png(self, dpi: int = 100) -> bytes:

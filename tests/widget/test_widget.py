@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 import saliency_widgets as sw
-from saliency_widgets import filters, render
+from saliency_widgets import display, filters, render
 from saliency_widgets.methods import METHODS, MethodSpec
 from saliency_widgets.widget import SaliencyWidget
 
@@ -209,6 +209,40 @@ def test_cache_hits_do_not_recompute(make, count_engine_calls):
     assert len(count_engine_calls) == 5
 
 
+def test_blend_and_clip_controls_redraw_through_the_display_step(
+    make, pictures, frontend, count_engine_calls
+):
+    widget = make(prefetch=False, blend="mask", clip=95.0)
+    ui = widget._ui
+    saliency = widget.current_map()
+    assert (ui.blend.value, ui.clip.value) == ("mask", 95.0)
+
+    def shown(blend: str, clip: float) -> bytes:
+        return render.fit_png(render.overlay(pictures[0], saliency, blend=blend, clip=clip), 256)
+
+    assert ui.overlay_panel.image.value == shown("mask", 95.0)
+    calls = len(count_engine_calls)
+    frontend.set(ui.blend, index=display.BLENDS.index("mask-image"))
+    assert ui.blend.value == "mask-image"
+    assert frontend.last_value(ui.overlay_panel.image) == shown("mask-image", 95.0)
+    assert frontend.last_value(ui.map_panel.image) == render.fit_png(
+        render.colorize(saliency, clip=95.0), 256
+    )
+    frontend.set(ui.clip, value=100.0)
+    assert frontend.last_value(ui.overlay_panel.image) == shown("mask-image", 100.0)
+    # The scale under the map: the colour table, and the value full colour stands for.
+    assert ui.map_panel.bar.value == render.colour_bar_png("inferno", 256, 10)
+    assert f"0 → {saliency.max():.3g} (the maximum)" in ui.map_panel.hint.value
+    frontend.set(ui.clip, value=99.0)
+    assert "99th percentile; higher saturates" in ui.map_panel.hint.value
+    assert len(count_engine_calls) == calls  # presentation only: nothing recomputed
+    overlay_axes = widget.to_figure().axes[-1]
+    np.testing.assert_array_equal(
+        overlay_axes.get_images()[0].get_array(),
+        render.overlay(pictures[0], saliency, blend="mask-image", clip=99.0),
+    )
+
+
 def test_neighbours_are_prefetched(make, count_engine_calls):
     widget = make(prefetch=True)
     images = sorted(int(call["x"].sum() != 0) * i for i, call in enumerate(count_engine_calls))
@@ -318,12 +352,12 @@ def test_compare_classes_and_methods(make, monkeypatch):
     titles = [panel.title.value for panel in grid.children]
     assert len(titles) == 3
     figure = widget.to_figure()
-    assert len(figure.axes) == 9  # three classes × image, map, overlay
+    assert len(figure.axes) == 12  # three classes × image, map + its colour bar, overlay
     widget._ui.compare.value = "methods"
     widget.wait()
     assert len(grid.children) == len(METHODS)
     assert any("Mean gradient" in panel.title.value for panel in grid.children)
-    assert len(widget.to_figure().axes) == 3 * len(METHODS)
+    assert len(widget.to_figure().axes) == 4 * len(METHODS)
     widget._ui.compare.value = "single"
     assert grid.layout.display == "none"
 
@@ -331,7 +365,10 @@ def test_compare_classes_and_methods(make, monkeypatch):
 def test_figure_png_and_download_link(make, tmp_path, frontend):
     widget = make()
     figure = widget.to_figure()
-    assert len(figure.axes) == 3
+    bars = [axes for axes in figure.axes if axes.get_label() == "<colorbar>"]
+    assert len(figure.axes) == 4 and len(bars) == 1  # image, map + its colour bar, overlay
+    top = display.clip_value(widget.current_map())
+    assert [t.get_text() for t in bars[0].get_yticklabels()] == ["0", f"≥{top:.2g}"]
     png = widget.to_png()
     assert Image.open(io.BytesIO(png)).size[0] > 300
     path = widget.save_png(tmp_path / "view.png")
@@ -386,6 +423,10 @@ def test_bad_arguments_raise_at_construction(softmax_cnn, pictures):
         SaliencyWidget(softmax_cnn, pictures, top_k=0)
     with pytest.raises(ValueError, match="method="):
         SaliencyWidget(softmax_cnn, pictures, method="magic")
+    with pytest.raises(ValueError, match="blend must be one of heat, mask, mask-image"):
+        SaliencyWidget(softmax_cnn, pictures, blend="screen")
+    with pytest.raises(ValueError, match="clip must be a percentile"):
+        SaliencyWidget(softmax_cnn, pictures, clip=0)
 
 
 def test_is_a_box_made_of_core_widgets_only(make):
