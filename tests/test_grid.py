@@ -96,6 +96,12 @@ def test_display_options_default_to_heat_at_the_99th_percentile():
     assert {"blend", "clip"} <= set(GridOptions.KEYS)
 
 
+def test_the_directive_takes_every_grid_option():
+    from sphinxext.saliency_grid import GRID_OPTIONS
+
+    assert set(GRID_OPTIONS) == set(GridOptions.KEYS)
+
+
 def test_options_from_strings_name_the_bad_option():
     options = GridOptions.from_strings(
         {"cols": " 3", "overlay": "0.25", "panels": "image map", "cmap": "viridis", "dpi": "50"}
