@@ -27,11 +27,10 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from docutils import nodes
 from docutils.parsers.rst import directives
-from sphinx.directives.patches import Figure
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -66,8 +65,8 @@ GRID_OPTIONS = (
     "batch-size",
 )
 """Options parsed by :meth:`saliency_widgets.grid.GridOptions.from_strings`."""
-FIGURE_OPTIONS = tuple(name for name in Figure.option_spec if name != "target")
-"""Options of Sphinx's ``figure`` directive, handled by it (``:target:`` makes no sense here)."""
+FIGURE_OPTIONS = ("alt", "width", "align", "name", "class")
+"""Options of the figure node."""
 DEFAULTS_KEY = "saliency_grid_defaults"
 """``env.temp_data`` key of the current page's ``saliency-grid-defaults``."""
 
@@ -93,7 +92,7 @@ class SaliencyGridDefaults(SphinxDirective):
     def run(self) -> list[nodes.Node]:
         """Stores the options for the rest of the page (``env.temp_data`` is per document)."""
         base = self.env.doc2path(self.env.docname).parent
-        defaults = cast(dict[str, Setting], self.env.temp_data.setdefault(DEFAULTS_KEY, {}))
+        defaults = self.env.temp_data.setdefault(DEFAULTS_KEY, {})
         defaults.update({name: Setting(value, base) for name, value in self.options.items()})
         return []
 
@@ -131,7 +130,7 @@ class SaliencyGrid(SphinxDirective):
             value = getattr(config, f"saliency_grid_{name}")
             if value:
                 merged[name.replace("_", "-")] = Setting(str(value), srcdir, rooted=False)
-        merged.update(self.env.temp_data.get(DEFAULTS_KEY) or {})
+        merged.update(self.env.temp_data.get(DEFAULTS_KEY, {}))
         base = self.env.doc2path(self.env.docname).parent
         merged.update({name: Setting(value, base) for name, value in self.options.items()})
         return merged
@@ -139,7 +138,7 @@ class SaliencyGrid(SphinxDirective):
     # inputs and cache ---------------------------------------------------------------------
 
     def _figure(self) -> list[nodes.Node]:
-        figure_options = self._figure_options()  # bad figure options fail before any computing
+        figure, image = self._empty_figure()  # bad figure options fail before any computing
         settings = self._settings()
         srcdir = Path(self.env.srcdir)
         inputs, payload, files = self._inputs(settings, srcdir)
@@ -157,12 +156,11 @@ class SaliencyGrid(SphinxDirective):
             logger.verbose("saliency-grid: %s is up to date", png.name)
         else:
             info = self._compute(inputs, options, png, sidecar)
-        figure_options.setdefault("alt", _alt(info))
-        result = self._figure_nodes(
-            "/" + Path(os.path.relpath(png, srcdir)).as_posix(), figure_options
-        )
         grid_files.note_used(self.env, self.env.docname, png)
-        return result  # only now is the name set: a failed grid leaves no target behind
+        image["uri"] = "/" + Path(os.path.relpath(png, srcdir)).as_posix()
+        image["alt"] = self.options.get("alt") or _alt(info)
+        self.add_name(figure)  # only now: a failed grid leaves no target behind
+        return [figure]
 
     def _inputs(
         self, settings: dict[str, Setting], srcdir: Path
@@ -177,7 +175,6 @@ class SaliencyGrid(SphinxDirective):
                     f"no {name}: give :{name}:, set it in a saliency-grid-defaults directive, "
                     f"or set saliency_grid_{name} in conf.py"
                 )
-        fingerprint: Any
         for name in INPUT_OPTIONS:
             if name not in settings:
                 continue
@@ -254,38 +251,34 @@ class SaliencyGrid(SphinxDirective):
 
     # nodes and problems -------------------------------------------------------------------
 
-    def _figure_options(self) -> dict[str, Any]:
-        """The figure options, converted by docutils' own ``figure`` converters.
-
-        Converted before anything is computed, so a bad ``:width:`` costs no grid and is
-        reported like every other problem: one located warning.
-        """
-        converted = {
-            name: _checked(name, self.options[name], Figure.option_spec[name])
-            for name in FIGURE_OPTIONS
-            if name in self.options
-        }
-        converted["figclass"] = [*converted.get("figclass", []), "saliency-grid"]
-        return converted
-
-    def _figure_nodes(self, uri: str, options: dict[str, Any]) -> list[nodes.Node]:
-        """Sphinx's ``figure`` directive, run on the grid's picture: caption, legend, name."""
-        figure = Figure(
-            self.name,
-            [uri],
-            options,
-            self.content,
-            self.lineno,
-            self.content_offset,
-            self.block_text,
-            self.state,
-            self.state_machine,
-        )
-        result: list[nodes.Node] = figure.run()
-        problems = [node for node in result if isinstance(node, nodes.system_message)]
-        if problems:  # e.g. a caption that is not a paragraph
-            raise _Problem(problems[0].astext().splitlines()[0].strip())
-        return result
+    def _empty_figure(self) -> tuple[nodes.figure, nodes.image]:
+        """The figure with its caption and legend, and its image still without a picture."""
+        image = nodes.image(self.block_text)
+        if "width" in self.options:
+            image["width"] = _checked(
+                "width", self.options["width"], directives.length_or_percentage_or_unitless
+            )
+        figure = nodes.figure("", image)
+        if "align" in self.options:
+            figure["align"] = _checked("align", self.options["align"], _align)
+        if "class" in self.options:
+            figure["classes"] += _checked("class", self.options["class"], directives.class_option)
+        figure["classes"].append("saliency-grid")
+        self.set_source_info(figure)
+        self.set_source_info(image)
+        if self.content:
+            holder = nodes.Element()
+            self.state.nested_parse(self.content, self.content_offset, holder)
+            first = holder[0]
+            if isinstance(first, nodes.paragraph):
+                caption = nodes.caption(first.rawsource, "", *first.children)
+                caption.source, caption.line = first.source, first.line
+                figure += caption
+            elif not (isinstance(first, nodes.comment) and len(first) == 0):
+                raise _Problem("the caption must be a paragraph (or an empty comment)")
+            if len(holder) > 1:
+                figure += nodes.legend("", *holder[1:])
+        return figure, image
 
     def _report(self, error: Exception) -> list[nodes.Node]:
         known = isinstance(error, _Problem) or any(
@@ -299,6 +292,10 @@ class SaliencyGrid(SphinxDirective):
         )
         self.env.note_reread()  # a failed grid warns again on the next build until it is fixed
         return []
+
+
+def _align(value: str) -> str:
+    return directives.choice(value, ("left", "center", "right"))
 
 
 def _checked(name: str, value: str, convert: Any) -> Any:
