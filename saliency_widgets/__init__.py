@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from importlib.metadata import PackageNotFoundError, version
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("saliency-widgets")
@@ -81,7 +81,7 @@ if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
     from saliency_widgets.widget import SaliencyWidget as SaliencyWidget
 
 
-def _shortcut(name: str) -> object:
+def _shortcut(name: str) -> Any:
     from saliency_widgets.engine import partial_explain
     from saliency_widgets.methods import get_method
 
@@ -89,7 +89,8 @@ def _shortcut(name: str) -> object:
     return partial_explain(spec.function, name=name, postprocessing=spec.postprocessing)
 
 
-def __getattr__(name: str) -> object:
+def __getattr__(name: str) -> Any:
+    value: Any
     if name in _SUBMODULES:
         value = importlib.import_module(f"{__name__}.{name}")
     elif name in _ATTRIBUTES:

@@ -281,6 +281,37 @@ def read_image(path: Path) -> np.ndarray:
         raise GridError(f"cannot read image {path}: {error}") from error
 
 
+def match_files(pattern: str | Path, images: bool = True) -> list[Path]:
+    """The files an absolute path, folder or glob pattern names, sorted by name.
+
+    The one matcher of the directive, the CLI and the grid: an existing file is taken as it is
+    (``img[1].png`` is no glob), a folder gives the files directly inside it, anything else is
+    a glob (``*``, ``?``, ``[..]``, ``**``).
+
+    Args:
+        pattern: An absolute path or pattern.
+        images: Keep only files with an image suffix (:data:`IMAGE_SUFFIXES`).
+
+    Returns:
+        The matching files.
+    """
+    full = Path(pattern)
+    if full.is_file():
+        candidates = [full]
+    elif full.is_dir():
+        candidates = list(full.iterdir())
+    else:
+        candidates = [Path(p) for p in glob.glob(str(full), recursive=True)]
+    return sorted(
+        p for p in candidates if p.is_file() and (not images or p.suffix.lower() in IMAGE_SUFFIXES)
+    )
+
+
+def reference_module(text: str) -> str:
+    """The module part of a ``module:attribute`` reference."""
+    return text.split(":", 1)[0].strip()
+
+
 def expand_patterns(patterns: Sequence[str], base: Path | None) -> list[Path]:
     """Expands glob patterns (relative to ``base``) to sorted, de-duplicated image files.
 
@@ -298,15 +329,7 @@ def expand_patterns(patterns: Sequence[str], base: Path | None) -> list[Path]:
     files: list[Path] = []
     for pattern in patterns:
         full = _resolve_path(pattern, base)
-        if full.is_file():  # an existing name is taken as it is: ``img[1].png`` is no glob
-            candidates = [full]
-        elif full.is_dir():  # a folder: the images directly inside it
-            candidates = list(full.iterdir())
-        else:
-            candidates = [Path(p) for p in glob.glob(str(full), recursive=True)]
-        matches = sorted(
-            p for p in candidates if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-        )
+        matches = match_files(full)
         if not matches:
             raise GridError(f"no image matches {pattern!r} (looked for {full})")
         files.extend(m for m in matches if m not in files)

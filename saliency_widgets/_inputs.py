@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import tensorflow as tf
@@ -18,7 +19,7 @@ class InputSpec:
     channels: int | None
 
     @classmethod
-    def of(cls, model: object) -> InputSpec:
+    def of(cls, model: Any) -> InputSpec:
         """Reads the input spec of a Keras model (all ``None`` if it is unknown)."""
         try:
             shape = tuple(model.inputs[0].shape)
@@ -85,7 +86,7 @@ def as_array(x: object, name: str = "x") -> np.ndarray:
     )
 
 
-def _dataset_images(element: object) -> object:
+def _dataset_images(element: Any) -> Any:
     """The images of a dataset element: ``x`` or the first item of ``(x, y, ...)``."""
     if isinstance(element, tuple | list):
         return element[0]

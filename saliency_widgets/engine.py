@@ -21,7 +21,7 @@ import math
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import keras
 import numpy as np
@@ -313,7 +313,7 @@ def explain(
             jit=auto_jit() if jit_compile is None else bool(jit_compile),
             strategy=strategy,
             params=params,
-            broadcast=indices is not None and np.ndim(indices) == 0,
+            broadcast=indices is not None and np.ndim(cast(Any, indices)) == 0,
         )
         show = verbose is True or (verbose == "auto" and (total is None or total > batch_size))
         with tqdm(total=total, disable=not show, unit="img", desc="explaining") as bar:

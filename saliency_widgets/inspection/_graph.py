@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import keras
 
@@ -52,7 +53,7 @@ def rebuild(graph: keras.Model, inputs: object, call: Callable[..., object]) -> 
     return outputs[0] if len(outputs) == 1 else outputs
 
 
-def fresh_inputs(like: object) -> object:
+def fresh_inputs(like: Any) -> Any:
     """New ``keras.Input`` s with the shapes and dtypes of the symbolic tensors ``like``."""
     if isinstance(like, list | tuple):
         return [fresh_inputs(t) for t in like]

@@ -128,7 +128,7 @@ def _default_layer(calls: list[_Found]) -> _Found:
     spatial = [c for c in calls if _is_spatial(c)]
     if not spatial:
         raise ValueError("the model has no layer with a 4-D (B, h, w, c) output")
-    wide = [c for c in spatial if (c.shape[1] or 2) * (c.shape[2] or 2) > 1]
+    wide = [c for c in spatial if c.shape and (c.shape[1] or 2) * (c.shape[2] or 2) > 1]
     return (wide or spatial)[-1]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from saliency_widgets import filters
 from saliency_widgets.methods import cams, gradient, integrated, parameters, smooth
+from saliency_widgets.methods.parameters import Context, Parameter, accepted, check_params
 
 
 @dataclass(frozen=True)
@@ -34,21 +35,18 @@ class MethodSpec:
     label: str = ""
 
     @property
-    def parameters(self) -> tuple[parameters.Parameter, ...]:
+    def parameters(self) -> tuple[Parameter, ...]:
         """The keyword parameters the method accepts, with the registered defaults.
 
         A noise wrapper (SmoothGrad …) lists its own and those of the method it wraps.
         """
-        known = parameters.accepted(self.function, self.params) or {}
+        known = accepted(self.function, self.params) or {}
         return tuple(
-            parameters.Parameter(p.name, self.params.get(p.name, p.default), p.check)
-            for p in known.values()
+            Parameter(p.name, self.params.get(p.name, p.default), p.check) for p in known.values()
         )
 
-    def check(
-        self, params: Mapping[str, Any], context: parameters.Context | None = None
-    ) -> dict[str, Any]:
-        """Checks parameters for this method before tracing (see :func:`parameters.check_params`).
+    def check(self, params: Mapping[str, Any], context: Context | None = None) -> dict[str, Any]:
+        """Checks parameters for this method before tracing (see :func:`~.check_params`).
 
         Args:
             params: The keyword parameters given.
@@ -61,9 +59,7 @@ class MethodSpec:
             TypeError: For a parameter the method does not accept.
             ValueError: For a bad value, naming the parameter.
         """
-        return parameters.check_params(
-            self.name, self.function, params, context or parameters.Context()
-        )
+        return check_params(self.name, self.function, params, context or Context())
 
 
 METHODS: dict[str, MethodSpec] = {

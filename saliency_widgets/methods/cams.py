@@ -22,7 +22,7 @@ How the channel weights are found:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeAlias
 
 import keras
 import tensorflow as tf
@@ -35,7 +35,7 @@ from saliency_widgets.methods.gradient import (
     guided_backprop,
 )
 
-Layer = str | keras.Layer | None
+Layer: TypeAlias = "str | keras.Layer | None"
 ScoreActivation = Literal["softmax", "sigmoid"] | None
 
 

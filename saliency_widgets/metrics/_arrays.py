@@ -8,16 +8,16 @@ import tensorflow as tf
 
 def as_maps(maps: object, size: tuple[int, int]) -> np.ndarray:
     """``(N, H, W)`` float64 maps at ``size``."""
-    maps = np.asarray(maps, dtype=np.float32)
-    if maps.ndim == 4:
-        if maps.shape[-1] != 1:
-            raise ValueError(f"maps have {maps.shape[-1]} per image; pass one (maps[..., k])")
-        maps = maps[..., 0]
-    if maps.ndim != 3:
-        raise ValueError(f"maps must be (N, H, W) or (N, H, W, 1), got shape {maps.shape}")
-    if maps.shape[1:] != tuple(size):
-        maps = tf.image.resize(maps[..., None], size).numpy()[..., 0]
-    return maps.astype(np.float64)
+    array = np.asarray(maps, dtype=np.float32)
+    if array.ndim == 4:
+        if array.shape[-1] != 1:
+            raise ValueError(f"maps have {array.shape[-1]} per image; pass one (maps[..., k])")
+        array = array[..., 0]
+    if array.ndim != 3:
+        raise ValueError(f"maps must be (N, H, W) or (N, H, W, 1), got shape {array.shape}")
+    if array.shape[1:] != tuple(size):
+        array = tf.image.resize(array[..., None], size).numpy()[..., 0]
+    return array.astype(np.float64)
 
 
 def as_masks(masks: object) -> np.ndarray:

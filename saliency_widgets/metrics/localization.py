@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from saliency_widgets.metrics._arrays import as_maps, as_masks
 
@@ -20,7 +21,7 @@ def _near_mask(masks: np.ndarray, ys: np.ndarray, xs: np.ndarray, tolerance: flo
     return hits
 
 
-def pointing_game(maps: object, masks: object, tolerance: float = 0.0) -> np.ndarray:
+def pointing_game(maps: npt.ArrayLike, masks: npt.ArrayLike, tolerance: float = 0.0) -> np.ndarray:
     """Whether each map's maximum falls on the object (Zhang et al. 2018).
 
     Args:
@@ -50,7 +51,7 @@ def pointing_game(maps: object, masks: object, tolerance: float = 0.0) -> np.nda
     return _near_mask(masks, ys, xs, tolerance)
 
 
-def centre_baseline(masks: object, tolerance: float = 0.0) -> np.ndarray:
+def centre_baseline(masks: npt.ArrayLike, tolerance: float = 0.0) -> np.ndarray:
     """Pointing-game hits of a map that always points at the image centre.
 
     The baseline a method must beat: objects tend to be near the centre.
@@ -69,7 +70,7 @@ def centre_baseline(masks: object, tolerance: float = 0.0) -> np.ndarray:
     return _near_mask(masks, ys, xs, tolerance)
 
 
-def energy_in_mask(maps: object, masks: object) -> np.ndarray:
+def energy_in_mask(maps: npt.ArrayLike, masks: npt.ArrayLike) -> np.ndarray:
     """Relevance mass: the share of each map's positive relevance that lies on the object.
 
     Args:
@@ -84,10 +85,10 @@ def energy_in_mask(maps: object, masks: object) -> np.ndarray:
         Arras, L., Osman, A., & Samek, W. (2022). CLEVR-XAI: A benchmark dataset for the ground
         truth evaluation of neural network explanations. https://arxiv.org/abs/2003.07258
     """
-    masks = as_masks(masks)
-    maps = np.maximum(as_maps(maps, masks.shape[1:]), 0.0)
-    inside = (maps * masks).sum(axis=(1, 2))
-    total = maps.sum(axis=(1, 2))
+    truth = as_masks(masks)
+    positive = np.maximum(as_maps(maps, truth.shape[1:]), 0.0)
+    inside = (positive * truth).sum(axis=(1, 2))
+    total = positive.sum(axis=(1, 2))
     return np.divide(inside, total, out=np.zeros_like(total), where=total > 0)
 
 

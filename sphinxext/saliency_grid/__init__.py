@@ -23,18 +23,21 @@ are all cached (and never before Sphinx forks for ``-j``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from docutils import nodes
 from docutils.parsers.rst import directives
+from sphinx.directives.patches import Figure
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from saliency_widgets._grid_inputs import GridError, is_reference, reference_module
 from sphinxext.saliency_grid import _cache as cache
 from sphinxext.saliency_grid import _files as grid_files
 from sphinxext.saliency_grid import _paths as paths
@@ -65,8 +68,8 @@ GRID_OPTIONS = (
     "batch-size",
 )
 """Options parsed by :meth:`saliency_widgets.grid.GridOptions.from_strings`."""
-FIGURE_OPTIONS = ("alt", "width", "align", "name", "class")
-"""Options of the figure node."""
+FIGURE_OPTIONS = tuple(name for name in Figure.option_spec if name != "target")
+"""Options of Sphinx's ``figure`` directive, handled by it (``:target:`` makes no sense here)."""
 DEFAULTS_KEY = "saliency_grid_defaults"
 """``env.temp_data`` key of the current page's ``saliency-grid-defaults``."""
 
@@ -91,9 +94,9 @@ class SaliencyGridDefaults(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         """Stores the options for the rest of the page (``env.temp_data`` is per document)."""
-        base = self.env.doc2path(self.env.docname).parent
-        defaults = self.env.temp_data.setdefault(DEFAULTS_KEY, {})
-        defaults.update({name: Setting(value, base) for name, value in self.options.items()})
+        defaults = cast(dict[str, Setting], self.env.temp_data.setdefault(DEFAULTS_KEY, {}))
+        docname = self.env.docname
+        defaults.update({name: Setting(value, docname) for name, value in self.options.items()})
         return []
 
 
@@ -122,23 +125,22 @@ class SaliencyGrid(SphinxDirective):
         relative to the document, or to the source directory when they start with ``/``.
         """
         config = self.config
-        srcdir = Path(self.env.srcdir)
         merged: dict[str, Setting] = {}
         for name, value in config.saliency_grid_defaults.items():
-            merged[name] = Setting(str(value), srcdir, rooted=False)
+            merged[name] = Setting(str(value))
         for name in ("model", "images", "preprocess", "class_names"):
             value = getattr(config, f"saliency_grid_{name}")
             if value:
-                merged[name.replace("_", "-")] = Setting(str(value), srcdir, rooted=False)
-        merged.update(self.env.temp_data.get(DEFAULTS_KEY, {}))
-        base = self.env.doc2path(self.env.docname).parent
-        merged.update({name: Setting(value, base) for name, value in self.options.items()})
+                merged[name.replace("_", "-")] = Setting(str(value))
+        merged.update(self.env.temp_data.get(DEFAULTS_KEY) or {})
+        docname = self.env.docname
+        merged.update({name: Setting(value, docname) for name, value in self.options.items()})
         return merged
 
     # inputs and cache ---------------------------------------------------------------------
 
     def _figure(self) -> list[nodes.Node]:
-        figure, image = self._empty_figure()  # bad figure options fail before any computing
+        figure_options = self._figure_options()  # bad figure options fail before any computing
         settings = self._settings()
         srcdir = Path(self.env.srcdir)
         inputs, payload, files = self._inputs(settings, srcdir)
@@ -156,11 +158,12 @@ class SaliencyGrid(SphinxDirective):
             logger.verbose("saliency-grid: %s is up to date", png.name)
         else:
             info = self._compute(inputs, options, png, sidecar)
+        figure_options.setdefault("alt", _alt(info))
+        result = self._figure_nodes(
+            "/" + Path(os.path.relpath(png, srcdir)).as_posix(), figure_options
+        )
         grid_files.note_used(self.env, self.env.docname, png)
-        image["uri"] = "/" + Path(os.path.relpath(png, srcdir)).as_posix()
-        image["alt"] = self.options.get("alt") or _alt(info)
-        self.add_name(figure)  # only now: a failed grid leaves no target behind
-        return [figure]
+        return result  # only now is the name set: a failed grid leaves no target behind
 
     def _inputs(
         self, settings: dict[str, Setting], srcdir: Path
@@ -175,15 +178,16 @@ class SaliencyGrid(SphinxDirective):
                     f"no {name}: give :{name}:, set it in a saliency-grid-defaults directive, "
                     f"or set saliency_grid_{name} in conf.py"
                 )
+        fingerprint: Any
         for name in INPUT_OPTIONS:
             if name not in settings:
                 continue
             setting = settings[name]
             text = setting.text.strip()
-            if paths.is_reference(text):
-                found = cache.module_files(paths.reference_module(text))
+            if is_reference(text):
+                found = cache.module_files(reference_module(text))
                 if not found:
-                    raise _Problem(f"{name}: cannot find module {paths.reference_module(text)!r}")
+                    raise _Problem(f"{name}: cannot find module {reference_module(text)!r}")
                 inputs[name], fingerprint = text, [paths.normalise(text), cache.digests(found)]
             elif name == "preprocess":
                 raise _Problem(f"preprocess: {text!r} is not a module:function reference")
@@ -194,7 +198,7 @@ class SaliencyGrid(SphinxDirective):
                 inputs[name], fingerprint = [str(p) for p in found], cache.digests(found)
                 fingerprint = [[p.name, d] for p, (_, d) in zip(found, fingerprint, strict=True)]
             else:
-                path = setting.path(srcdir)
+                path = setting.path(self.env)
                 if not path.is_file():
                     raise _Problem(f"{name} file not found: {path}")
                 found = [path]
@@ -207,7 +211,7 @@ class SaliencyGrid(SphinxDirective):
         """Expands whitespace-separated glob patterns to sorted files (of image types)."""
         found: list[Path] = []
         for pattern in setting.text.split():
-            full = setting.path(srcdir, pattern)
+            full = setting.path(self.env, pattern)
             matches = [Path(p) for p in paths.matches(str(full), images)]
             paths.watched_globs(self.env).setdefault(self.env.docname, []).append(
                 (str(full), images, [str(path) for path in matches])
@@ -251,39 +255,41 @@ class SaliencyGrid(SphinxDirective):
 
     # nodes and problems -------------------------------------------------------------------
 
-    def _empty_figure(self) -> tuple[nodes.figure, nodes.image]:
-        """The figure with its caption and legend, and its image still without a picture."""
-        image = nodes.image(self.block_text)
-        if "width" in self.options:
-            image["width"] = _checked(
-                "width", self.options["width"], directives.length_or_percentage_or_unitless
-            )
-        figure = nodes.figure("", image)
-        if "align" in self.options:
-            figure["align"] = _checked("align", self.options["align"], _align)
-        if "class" in self.options:
-            figure["classes"] += _checked("class", self.options["class"], directives.class_option)
-        figure["classes"].append("saliency-grid")
-        self.set_source_info(figure)
-        self.set_source_info(image)
-        if self.content:
-            holder = nodes.Element()
-            self.state.nested_parse(self.content, self.content_offset, holder)
-            first = holder[0]
-            if isinstance(first, nodes.paragraph):
-                caption = nodes.caption(first.rawsource, "", *first.children)
-                caption.source, caption.line = first.source, first.line
-                figure += caption
-            elif not (isinstance(first, nodes.comment) and len(first) == 0):
-                raise _Problem("the caption must be a paragraph (or an empty comment)")
-            if len(holder) > 1:
-                figure += nodes.legend("", *holder[1:])
-        return figure, image
+    def _figure_options(self) -> dict[str, Any]:
+        """The figure options, converted by docutils' own ``figure`` converters.
+
+        Converted before anything is computed, so a bad ``:width:`` costs no grid and is
+        reported like every other problem: one located warning.
+        """
+        converted = {
+            name: _checked(name, self.options[name], Figure.option_spec[name])
+            for name in FIGURE_OPTIONS
+            if name in self.options
+        }
+        converted["figclass"] = [*converted.get("figclass", []), "saliency-grid"]
+        return converted
+
+    def _figure_nodes(self, uri: str, options: dict[str, Any]) -> list[nodes.Node]:
+        """Sphinx's ``figure`` directive, run on the grid's picture: caption, legend, name."""
+        figure = Figure(
+            self.name,
+            [uri],
+            options,
+            self.content,
+            self.lineno,
+            self.content_offset,
+            self.block_text,
+            self.state,
+            self.state_machine,
+        )
+        result: list[nodes.Node] = figure.run()
+        problems = [node for node in result if isinstance(node, nodes.system_message)]
+        if problems:  # e.g. a caption that is not a paragraph
+            raise _Problem(problems[0].astext().splitlines()[0].strip())
+        return result
 
     def _report(self, error: Exception) -> list[nodes.Node]:
-        known = isinstance(error, _Problem) or any(
-            kind.__name__ == "GridError" for kind in type(error).__mro__
-        )
+        known = isinstance(error, _Problem | GridError)
         message = "saliency-grid: " + (str(error) if known else f"{type(error).__name__}: {error}")
         if self.config.saliency_grid_raise_errors:
             raise SaliencyGridError(f"{self.get_location()}: {message}") from error
@@ -292,10 +298,6 @@ class SaliencyGrid(SphinxDirective):
         )
         self.env.note_reread()  # a failed grid warns again on the next build until it is fixed
         return []
-
-
-def _align(value: str) -> str:
-    return directives.choice(value, ("left", "center", "right"))
 
 
 def _checked(name: str, value: str, convert: Any) -> Any:
@@ -337,7 +339,9 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.connect("env-purge-doc", grid_files.purge_files)
     app.connect("env-merge-info", grid_files.merge_files)
     app.connect("env-get-outdated", grid_files.pages_missing_files)
-    app.connect("build-finished", grid_files.prune_cache)
+    counter = grid_files.WarningCounter()
+    app.connect("builder-inited", functools.partial(grid_files.watch_warnings, counter=counter))
+    app.connect("build-finished", functools.partial(grid_files.prune_cache, counter=counter))
     return {
         "version": __version__,
         "env_version": grid_files.ENV_VERSION,

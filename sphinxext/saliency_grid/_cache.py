@@ -85,8 +85,9 @@ def module_files(name: str) -> list[Path]:
         The files; empty when the module cannot be found.
     """
     module = sys.modules.get(name)
-    if module is not None and getattr(module, "__file__", None):
-        origin = Path(module.__file__)
+    file = getattr(module, "__file__", None)
+    if module is not None and file:
+        origin = Path(file)
         return tree_files(origin.parent) if hasattr(module, "__path__") else [origin]
     parts = name.split(".")
     try:

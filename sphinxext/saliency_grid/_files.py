@@ -13,6 +13,7 @@ Like :mod:`sphinxext.saliency_grid._cache`, nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import logging as stdlib_logging
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -127,33 +128,56 @@ def unused_files(folder: Path, used: set[str]) -> list[Path]:
     )
 
 
-def build_failed(app: Sphinx, exception: Exception | None) -> bool:
-    """Whether a build failed: it raised, or set an error status, or ``-W`` met a warning.
+class WarningCounter(stdlib_logging.Handler):
+    """Counts the warnings Sphinx logs during a build (Python's public ``logging`` API).
+
+    Sphinx 8.1+ lets a ``-W`` build finish and fails it afterwards, so ``build-finished`` gets no
+    exception, and whether ``-W`` is on is not public. Pruning therefore waits for a build that
+    logged no warning at all: a stale file may stay one build longer, a needed one never goes.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(stdlib_logging.WARNING)
+        self.count = 0
+
+    def emit(self, record: stdlib_logging.LogRecord) -> None:
+        """Counts one warning."""
+        self.count += 1
+
+
+def watch_warnings(app: Sphinx, counter: WarningCounter) -> None:
+    """``builder-inited``: start counting the build's warnings."""
+    counter.count = 0
+    stdlib_logging.getLogger("sphinx").addHandler(counter)
+
+
+def build_failed(app: Sphinx, exception: BaseException | None, warnings: int) -> bool:
+    """Whether the cache must be left alone: the build raised, erred or warned.
 
     Args:
         app: The Sphinx application.
         exception: What ``build-finished`` got.
+        warnings: Warnings logged during the build.
 
     Returns:
-        True when the cache must be left alone.
+        True when nothing may be deleted.
     """
-    # Since Sphinx 8.1, -W lets the build finish and fails it afterwards, so build-finished
-    # gets no exception; the counters that decide it are private, hence getattr.
-    warned = getattr(app, "_fail_on_warnings", False) and getattr(app, "_warncount", 0) > 0
-    return exception is not None or app.statuscode != 0 or bool(warned)
+    return exception is not None or app.statuscode != 0 or warnings > 0
 
 
-def prune_cache(app: Sphinx, exception: Exception | None) -> None:
+def prune_cache(app: Sphinx, exception: BaseException | None, counter: WarningCounter) -> None:
     """``build-finished``: delete the cached grids that no page shows any more.
 
-    Nothing is deleted when the build failed, since its pages may not all have recorded their
-    grids.
+    Nothing is deleted when the build failed or warned, since its pages may not all have
+    recorded their grids (a ``-W`` build with a warning fails after this event).
 
     Args:
         app: The Sphinx application.
         exception: The exception that ended the build, if any.
+        counter: The build's warning counter (see :func:`watch_warnings`).
     """
-    if build_failed(app, exception):
+    stdlib_logging.getLogger("sphinx").removeHandler(counter)
+    if build_failed(app, exception, counter.count):
         return
     used = {name for names in used_files(app.env).values() for name in names}
     folder = cache_dir(app.env)

@@ -5,48 +5,18 @@ Like :mod:`sphinxext.saliency_grid._cache`, nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-import glob
-import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from saliency_widgets._grid_inputs import match_files
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
-"""Image files a glob collects (the list of ``saliency_widgets._grid_inputs``)."""
 
-_REFERENCE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(.*\))?$", re.DOTALL)
-"""``module:attribute[(literal args)]``, the pattern of ``saliency_widgets._grid_inputs``."""
-
-
-def is_reference(text: str) -> bool:
-    """Whether an option names a ``module:attribute`` rather than a path.
-
-    Args:
-        text: The option's value.
-
-    Returns:
-        True for ``package.module:attribute`` with optional ``(literal args)``.
-    """
-    return _REFERENCE.match(text.strip()) is not None
-
-
-def reference_module(text: str) -> str:
-    """The module part of a reference.
-
-    Args:
-        text: A reference.
-
-    Returns:
-        The dotted module name.
-    """
-    return text.split(":", 1)[0].strip()
-
-
+# One owner for what an input is: these come from the package (which imports no TensorFlow).
 def normalise(text: str) -> str:
     """Collapses whitespace, so that reflowing an option does not change a grid's hash.
 
@@ -61,50 +31,50 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True)
 class Setting:
-    """An option's text and where relative paths in it start.
+    """An option's text and the page it was written on.
 
     Attributes:
         text: The option's value.
-        base: Folder relative paths are resolved against.
-        rooted: Whether a leading ``/`` means the source directory (options, as for Sphinx's own
-            ``image`` directive) rather than the filesystem root (``conf.py`` values).
+        docname: The page whose option (or ``saliency-grid-defaults``) it is; ``None`` for a
+            ``conf.py`` value.
     """
 
     text: str
-    base: Path
-    rooted: bool = True
+    docname: str | None = None
 
-    def path(self, srcdir: Path, text: str | None = None) -> Path:
+    def path(self, env: BuildEnvironment, text: str | None = None) -> Path:
         """Resolves ``text`` (default: the whole value) as a path.
 
+        Options resolve as Sphinx's own ``image`` directive does (:meth:`env.relfn2path`:
+        relative to the page, or to the source directory with a leading ``/``); ``conf.py``
+        values are relative to the source directory.
+
         Args:
-            srcdir: The Sphinx source directory.
+            env: The build environment.
             text: Part of the value, e.g. one of several patterns.
 
         Returns:
             The absolute path.
         """
         text = (self.text if text is None else text).strip()
-        if self.rooted and text.startswith("/"):
-            return srcdir / text.lstrip("/")
-        return (self.base / Path(text).expanduser()).resolve()
+        if self.docname is None:
+            path = Path(text).expanduser()
+            return path if path.is_absolute() else Path(env.srcdir) / path
+        _, absolute = env.relfn2path(text, self.docname)
+        return Path(absolute)
 
 
 def matches(pattern: str, images: bool) -> list[str]:
-    """Files matching a glob pattern (``**`` included), sorted by name.
+    """Files an absolute pattern names (see :func:`saliency_widgets._grid_inputs.match_files`).
 
     Args:
-        pattern: An absolute pattern.
+        pattern: An absolute path, folder or glob pattern.
         images: Keep only files with an image suffix.
 
     Returns:
         The matching file paths.
     """
-    return sorted(
-        path
-        for path in glob.glob(pattern, recursive=True)
-        if os.path.isfile(path) and (not images or path.lower().endswith(IMAGE_SUFFIXES))
-    )
+    return [str(path) for path in match_files(pattern, images)]
 
 
 # Globs are watched, not just their files: Sphinx reads a page again when a file it depends on

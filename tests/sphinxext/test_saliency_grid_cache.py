@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 from pathlib import Path
 
 import pytest
+from sphinx.environment import BuildEnvironment
 
+from saliency_widgets._grid_inputs import is_reference, reference_module
 from sphinxext.saliency_grid import _cache as cache
 from sphinxext.saliency_grid import _paths as paths
 
@@ -63,7 +66,7 @@ def test_keys_depend_on_content_not_on_order_of_keys():
     b = cache.key({"images": [["a.png", "1"]], "options": {"method": "gradients", "cols": "2"}})
     c = cache.key({"images": [["a.png", "2"]], "options": {"method": "gradients", "cols": "2"}})
     assert a == b != c
-    assert len(a) == 20 and int(a, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{20}", a)
 
 
 def test_atomic_write_leaves_one_readable_file(tmp_path):
@@ -75,13 +78,45 @@ def test_atomic_write_leaves_one_readable_file(tmp_path):
     assert target.stat().st_mode & 0o777 == 0o644
 
 
+class _Env:
+    """The two things Setting.path reads of a BuildEnvironment, with Sphinx's own relfn2path."""
+
+    srcdir = Path("/src")
+    docname = "guide/page"
+
+    def doc2path(self, docname: str, base: bool = True) -> Path:
+        return Path(f"{docname}.rst") if not base else self.srcdir / f"{docname}.rst"
+
+    relfn2path = BuildEnvironment.relfn2path
+
+
 def test_references_and_paths():
-    assert paths.is_reference("saliency_widgets.zoo:load_samples(8, seed=2)")
-    assert not paths.is_reference("_static/samples/*.png")
-    assert not paths.is_reference("C:/data/*.png")
-    assert paths.reference_module(" pkg.mod:fn(1) ") == "pkg.mod"
+    assert is_reference("saliency_widgets.zoo:load_samples(8, seed=2)")
+    assert not is_reference("_static/samples/*.png")
+    assert not is_reference("C:/data/*.png")
+    assert reference_module(" pkg.mod:fn(1) ") == "pkg.mod"
     assert paths.normalise("samples=16,\n   noise=0.1") == "samples=16, noise=0.1"
-    doc, src = Path("/src/guide"), Path("/src")
-    assert paths.Setting("/img/a.png", doc).path(src) == Path("/src/img/a.png")
-    assert paths.Setting("img/a.png", doc).path(src) == Path("/src/guide/img/a.png")
-    assert paths.Setting("/abs/m.keras", src, rooted=False).path(src) == Path("/abs/m.keras")
+    env = _Env()
+    # options: as Sphinx's image directive (page-relative, "/" = source directory)
+    assert paths.Setting("/img/a.png", "guide/page").path(env) == Path("/src/img/a.png")
+    assert paths.Setting("img/a.png", "guide/page").path(env) == Path("/src/guide/img/a.png")
+    # conf.py values: relative to the source directory; absolute paths as they are
+    assert paths.Setting("models/m.keras").path(env) == Path("/src/models/m.keras")
+    assert paths.Setting("/abs/m.keras").path(env) == Path("/abs/m.keras")
+
+
+def test_one_matcher_takes_existing_names_folders_and_globs(tmp_path):
+    for name in ("img[1].png", "b.png", "notes.txt"):
+        (tmp_path / name).write_bytes(b"")
+    assert paths.matches(str(tmp_path / "img[1].png"), images=True) == [
+        str(tmp_path / "img[1].png")
+    ]
+    assert [Path(p).name for p in paths.matches(str(tmp_path), images=True)] == [
+        "b.png",
+        "img[1].png",
+    ]
+    assert [Path(p).name for p in paths.matches(str(tmp_path / "*"), images=False)] == [
+        "b.png",
+        "img[1].png",
+        "notes.txt",
+    ]

@@ -7,6 +7,7 @@ Builds run ``sphinx-build`` in fresh interpreters (``sphinx_build`` in ``conftes
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 from pathlib import Path
@@ -154,13 +155,21 @@ def test_only_the_directives_own_files_are_ever_candidates(tmp_path):
     assert grid_files.unused_files(tmp_path / "missing", set()) == []
 
 
-def test_a_build_that_raised_errored_or_warned_under_minus_w_failed():
-    def app(status: int = 0, strict: bool = False, warnings: int = 0) -> SimpleNamespace:
-        return SimpleNamespace(statuscode=status, _fail_on_warnings=strict, _warncount=warnings)
+def test_a_build_that_raised_errored_or_warned_leaves_the_cache_alone():
+    ok = SimpleNamespace(statuscode=0)
+    assert not grid_files.build_failed(ok, None, warnings=0)
+    assert grid_files.build_failed(ok, RuntimeError("boom"), warnings=0)
+    assert grid_files.build_failed(SimpleNamespace(statuscode=1), None, warnings=0)
+    assert grid_files.build_failed(ok, None, warnings=1)  # -W fails only after build-finished
 
-    assert not grid_files.build_failed(app(), None)
-    assert not grid_files.build_failed(app(warnings=3), None)  # warnings alone do not fail
-    assert grid_files.build_failed(app(), RuntimeError("boom"))
-    assert grid_files.build_failed(app(status=1), None)
-    assert grid_files.build_failed(app(strict=True, warnings=1), None)
-    assert not grid_files.build_failed(app(strict=True), None)
+
+def test_the_warning_counter_counts_sphinx_warnings_through_public_logging():
+    counter = grid_files.WarningCounter()
+    grid_files.watch_warnings(SimpleNamespace(), counter)
+    try:
+        logging.getLogger("sphinx.ext.something").warning("one")
+        logging.getLogger("sphinx").info("not a warning")
+        logging.getLogger("elsewhere").warning("not Sphinx's")
+    finally:
+        logging.getLogger("sphinx").removeHandler(counter)
+    assert counter.count == 1
