@@ -154,6 +154,34 @@ def _number(options: Mapping[str, str], name: str, kind: type, low: float, high:
     return value
 
 
+INPUT_HELP: dict[str, str] = {
+    "model": "a .keras/.h5 file or a module:callable reference",
+    "images": "image files, folders, glob patterns or one module:callable reference",
+    "preprocess": "module:callable mapping the uint8 images to the model's inputs",
+    "class-names": "module:callable, a .json/.txt file, or a comma-separated list",
+}
+"""The inputs of a grid, shared by the directive's options and the command line's flags."""
+
+OPTION_HELP: dict[str, str] = {
+    "method": "an engine method name (default: gradients)",
+    "params": "method parameters: name=value, name=value",
+    "classes": "top-K (default top-1) or a comma list of class names/indices",
+    "postprocessing": "a filter name, none, or default (the method's own)",
+    "panels": "image, map, overlay (default: image, overlay)",
+    "cols": "images per row",
+    "overlay": f"overlay opacity in [0, 1] (default {display.DEFAULT_ALPHA:g})",
+    "cmap": f"matplotlib colour map (default {display.DEFAULT_CMAP})",
+    "blend": f"how overlays are drawn: {', '.join(display.BLENDS)} (default "
+    f"{display.DEFAULT_BLEND}: the colour map over the whole image)",
+    "clip": f"percentile of each map drawn at full colour, in [1, 100] (default "
+    f"{display.DEFAULT_CLIP:g}; 100: the maximum)",
+    "dpi": "PNG resolution (default 100)",
+    "batch-size": "images per compiled engine call (default 32)",
+}
+"""Every option :meth:`GridOptions.from_strings` reads, with its help: the one list that the
+directive's options and the command line's flags are made from."""
+
+
 @dataclass(frozen=True)
 class GridOptions:
     """How a grid is computed and drawn.
@@ -189,20 +217,7 @@ class GridOptions:
     panel_size: float = 1.6
     batch_size: int = 32
 
-    KEYS = (
-        "method",
-        "params",
-        "classes",
-        "postprocessing",
-        "panels",
-        "cols",
-        "overlay",
-        "cmap",
-        "blend",
-        "clip",
-        "dpi",
-        "batch-size",
-    )
+    KEYS = tuple(OPTION_HELP)
     """The option names :meth:`from_strings` reads (``overlay`` sets ``alpha``)."""
 
     @classmethod

@@ -77,24 +77,7 @@ def render_to_file(args: argparse.Namespace) -> int:
     """
     from saliency_widgets import grid
 
-    strings = {
-        key: value
-        for key, value in (
-            ("method", args.method),
-            ("params", args.params),
-            ("classes", args.classes),
-            ("postprocessing", args.postprocessing),
-            ("panels", args.panels),
-            ("cols", args.cols),
-            ("overlay", args.overlay),
-            ("cmap", args.cmap),
-            ("blend", args.blend),
-            ("clip", args.clip),
-            ("dpi", args.dpi),
-            ("batch-size", args.batch_size),
-        )
-        if value is not None
-    }
+    strings = grid_option_strings(args)
     images = args.images[0] if len(args.images) == 1 else args.images
     start = time.perf_counter()
     try:
@@ -124,51 +107,39 @@ def render_to_file(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_render_parser(commands: argparse._SubParsersAction) -> None:
-    from saliency_widgets import display
+def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the grid's input and option flags, made from the lists the directive uses too.
 
+    Args:
+        parser: A subcommand's parser (``render``, and any command taking the same options).
+    """
+    from saliency_widgets._grid_options import INPUT_HELP, OPTION_HELP
+
+    for name, text in INPUT_HELP.items():
+        required = name in ("model", "images")
+        nargs = "+" if name == "images" else None
+        parser.add_argument(f"--{name}", required=required, nargs=nargs, help=text)
+    for name, text in OPTION_HELP.items():
+        parser.add_argument(f"--{name}", help=text)
+
+
+def grid_option_strings(args: argparse.Namespace) -> dict[str, str]:
+    """The option flags given on the command line, as :meth:`GridOptions.from_strings` reads."""
+    from saliency_widgets._grid_options import OPTION_HELP
+
+    values = {name: getattr(args, name.replace("-", "_")) for name in OPTION_HELP}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _add_render_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "render",
         help="render a saliency grid PNG (the twin of the saliency-grid Sphinx directive)",
         description="Explain a model on images and write the grid as a PNG. Options take the "
         "same text as the saliency-grid directive's options.",
     )
-    parser.add_argument(
-        "--model", required=True, help="a .keras/.h5 file or a module:callable reference"
-    )
-    parser.add_argument(
-        "--images",
-        required=True,
-        nargs="+",
-        help="image files, glob patterns (quoted) or one module:callable reference",
-    )
+    add_grid_arguments(parser)
     parser.add_argument("--out", type=Path, required=True, help="where to write the PNG")
-    parser.add_argument("--preprocess", help="module:callable mapping uint8 images to inputs")
-    parser.add_argument(
-        "--class-names", help="module:callable, a .json/.txt file, or a comma-separated list"
-    )
-    parser.add_argument("--method", help="an engine method name (default: gradients)")
-    parser.add_argument("--params", help="method parameters: name=value, name=value")
-    parser.add_argument("--classes", help="top-K (default top-1) or class names/indices")
-    parser.add_argument("--postprocessing", help="a filter name, none, or default")
-    parser.add_argument("--panels", help="image, map, overlay (default: image,overlay)")
-    parser.add_argument("--cols", help="images per row")
-    parser.add_argument(
-        "--overlay", help=f"overlay opacity in [0, 1] (default {display.DEFAULT_ALPHA:g})"
-    )
-    parser.add_argument("--cmap", help=f"matplotlib colour map (default {display.DEFAULT_CMAP})")
-    parser.add_argument(
-        "--blend",
-        help=f"how overlays are drawn: {', '.join(display.BLENDS)} (default "
-        f"{display.DEFAULT_BLEND}: the colour map over the whole image)",
-    )
-    parser.add_argument(
-        "--clip",
-        help=f"percentile of each map drawn at full colour, in [1, 100] (default "
-        f"{display.DEFAULT_CLIP:g}; 100: the maximum)",
-    )
-    parser.add_argument("--dpi", help="PNG resolution (default 100)")
-    parser.add_argument("--batch-size", help="images per compiled engine call (default 32)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -123,7 +123,10 @@ def _compiled_step(
 
     # Padded batches and class chunks: each (batch, K) traces once, and a static K keeps the
     # unrolled per-class tape (reduce_retracing would relax K and fall back to batch_jacobian).
-    compiled = tf.function(step, jit_compile=jit, reduce_retracing=False)
+    # functools.partial gives each step its own identity: TensorFlow counts traces per code
+    # object, and the first trace of a step for another model is no retrace (it would warn
+    # "N out of the last M calls … triggered tf.function retracing" in a docs build).
+    compiled = tf.function(functools.partial(step), jit_compile=jit, reduce_retracing=False)
     cache[key] = compiled
     return compiled
 

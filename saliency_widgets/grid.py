@@ -21,7 +21,6 @@ Example:
 
 from __future__ import annotations
 
-import inspect
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -88,13 +87,10 @@ def _method_and_params(options: GridOptions) -> tuple[Any, dict[str, Any], Calla
         spec = get_method(options.method)
     except ValueError as error:
         raise GridError(f"method: {error}") from None
-    signature = inspect.signature(spec.function)
-    accepted = list(signature.parameters)[3:]
-    takes_any = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
-    unknown = [name for name in options.params if name not in accepted]
-    if unknown and not takes_any:
-        known = ", ".join(p for p in accepted if p != "kwargs") or "none"
-        raise GridError(f"params: {options.method!r} has no parameter {unknown[0]!r}; its: {known}")
+    try:  # names and values, before anything is loaded (the engine checks layers later)
+        spec.check(options.params)
+    except (TypeError, ValueError) as error:
+        raise GridError(f"params: {error}") from None
     if options.postprocessing == "default":
         postprocessing = spec.postprocessing
     elif options.postprocessing == "none":
@@ -162,6 +158,10 @@ def compute_grid(
         raise
     except Exception as error:
         raise GridError(f"the model failed on the images: {_describe(error)}") from error
+    if class_names and len(class_names) != logits.shape[1]:
+        raise GridError(
+            f"class-names: {len(class_names)} names for a model with {logits.shape[1]} outputs"
+        )
     indices = options.classes.indices(logits, class_names)
     try:
         _, maps = explain(

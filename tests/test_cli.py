@@ -105,7 +105,10 @@ def test_render_accepts_several_files_and_method_params(inputs, tmp_path):
         (["--images", "nothing/*.png"], "no image matches 'nothing/*.png'"),
         (["--classes", "seven"], "classes: 'seven' is a name but no class names were given"),
         (["--method", "magic"], "method: method='magic'"),
-        (["--params", "steps=4"], "'gradients' has no parameter 'steps'"),
+        (
+            ["--params", "steps=4"],
+            "params: gradients() got unexpected parameter steps; it accepts reduce",
+        ),
         (["--overlay", "2"], "overlay: 2 is outside [0.0, 1.0]"),
         (["--blend", "add"], "blend: 'add'; expected one of heat, mask, mask-image"),
     ],

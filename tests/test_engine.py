@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import keras
 import numpy as np
 import pytest
@@ -240,3 +242,11 @@ def test_explaining_does_not_keep_the_model_alive(images):
         del model
         gc.collect()
         assert ref() is None, activation
+
+
+def test_new_models_trace_without_tensorflows_retracing_warning(images, caplog):
+    """Each model's first trace is no retrace: a docs build with many grids logs no warning."""
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        for seed in range(7):  # TensorFlow warns from 5 traces of one function onwards
+            sw.gradients(small_cnn(seed=30 + seed), images[:2], 0)
+    assert not [r for r in caplog.records if "retracing" in r.getMessage()]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import keras
@@ -133,10 +134,13 @@ def test_method_params_are_checked_against_its_signature(cnn):
     images = inputs.ImageSet((np.zeros((12, 12, 3), np.uint8),), ("a",))
     for options, message in [
         (GridOptions(method="nope"), "method: method='nope'"),
-        (GridOptions(params={"samples": 3}), "'gradients' has no parameter 'samples'; its: reduce"),
+        (
+            GridOptions(params={"samples": 3}),
+            "params: gradients() got unexpected parameter samples",
+        ),
         (GridOptions(postprocessing="blur"), "postprocessing: 'blur'"),
     ]:
-        with pytest.raises(GridError, match=message):
+        with pytest.raises(GridError, match=re.escape(message)):
             grid.compute_grid(cnn, images, options)
 
 

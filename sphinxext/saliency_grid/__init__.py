@@ -38,6 +38,7 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from saliency_widgets._grid_inputs import GridError, is_reference, reference_module
+from saliency_widgets._grid_options import INPUT_HELP, GridOptions
 from sphinxext.saliency_grid import _cache as cache
 from sphinxext.saliency_grid import _files as grid_files
 from sphinxext.saliency_grid import _paths as paths
@@ -51,22 +52,10 @@ logger = logging.getLogger(__name__)
 
 __version__ = "1.0"
 
-INPUT_OPTIONS = ("model", "images", "preprocess", "class-names", "depends")
-"""Options naming inputs (files or ``module:attribute`` references)."""
-GRID_OPTIONS = (
-    "method",
-    "params",
-    "classes",
-    "postprocessing",
-    "panels",
-    "cols",
-    "overlay",
-    "cmap",
-    "blend",
-    "clip",
-    "dpi",
-    "batch-size",
-)
+INPUT_OPTIONS = (*INPUT_HELP, "depends")
+"""Options naming inputs (files or ``module:attribute`` references); ``depends`` lists more
+files whose change should recompute the grid."""
+GRID_OPTIONS = GridOptions.KEYS
 """Options parsed by :meth:`saliency_widgets.grid.GridOptions.from_strings`."""
 FIGURE_OPTIONS = tuple(name for name in Figure.option_spec if name != "target")
 """Options of Sphinx's ``figure`` directive, handled by it (``:target:`` makes no sense here)."""
