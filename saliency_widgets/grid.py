@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +47,7 @@ from saliency_widgets._grid_options import (
     GridOptions,
     parse_params,
 )
+from saliency_widgets._messages import describe
 from saliency_widgets.render import Figure
 
 
@@ -70,13 +70,6 @@ class GridResult:
     maps: np.ndarray
     titles: tuple[tuple[str, ...], ...]
     method: str
-
-
-def _describe(error: Exception, limit: int = 300) -> str:
-    """One line for an exception: Keras wraps messages in several lines with ANSI bold."""
-    text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return f"{type(error).__name__}: {text}"
 
 
 def _method_and_params(options: GridOptions) -> tuple[Any, dict[str, Any], Callable | None]:
@@ -139,25 +132,19 @@ def compute_grid(
         GridError: For a bad option, an unknown class, or a model that fails on the images.
     """
     from saliency_widgets.engine import explain
-    from saliency_widgets.inspection import explained_model
+    from saliency_widgets.predict import predict
 
     spec, params, postprocessing = _method_and_params(options)
     size, channels = _model_geometry(model)
     batch = fit_images(images, size, channels)
     try:
         x = np.asarray(preprocess(batch) if preprocess else batch, dtype=np.float32)
-        target = explained_model(model)
-        step = options.batch_size
-        logits = np.concatenate(
-            [
-                np.asarray(target.model(x[i : i + step], training=False))
-                for i in range(0, len(x), step)
-            ]
-        )
+        prediction = predict(model, x, batch_size=options.batch_size, name="the images")
     except GridError:
         raise
     except Exception as error:
-        raise GridError(f"the model failed on the images: {_describe(error)}") from error
+        raise GridError(f"the model failed on the images: {describe(error, limit=300)}") from error
+    logits = prediction.logits
     if class_names and len(class_names) != logits.shape[1]:
         raise GridError(
             f"class-names: {len(class_names)} names for a model with {logits.shape[1]} outputs"
@@ -175,8 +162,8 @@ def compute_grid(
             **params,
         )
     except Exception as error:
-        raise GridError(f"{options.method} failed: {_describe(error)}") from error
-    activation = target.removed_activation or "none"
+        raise GridError(f"{options.method} failed: {describe(error, limit=300)}") from error
+    activation = prediction.activation
     names = list(class_names) or None
     columns = [
         render.probability_titles(logits, indices[:, k], names, activation)

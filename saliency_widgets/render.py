@@ -18,6 +18,7 @@ from matplotlib.figure import Figure as _MatplotlibFigure
 
 from saliency_widgets import display
 from saliency_widgets.display import colorize, overlay, to_display_image
+from saliency_widgets.predict import scores_to_probabilities
 
 
 class Figure(_MatplotlibFigure):
@@ -339,25 +340,6 @@ def probability_titles(
         name = class_names[c] if class_names is not None else f"class {c}"
         titles.append(f"{name} {100 * row[c]:.1f}%" if activation != "none" else name)
     return titles
-
-
-def scores_to_probabilities(logits: np.ndarray, activation: str) -> np.ndarray:
-    """Applies the head's activation to logits (numpy, numerically stable).
-
-    Args:
-        logits: ``(N, L)``.
-        activation: ``"softmax"``, ``"sigmoid"`` or ``"none"``.
-
-    Returns:
-        Probabilities (or the logits unchanged for ``"none"``).
-    """
-    logits = np.asarray(logits, dtype=np.float64)
-    if activation == "softmax":
-        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
-        return shifted / shifted.sum(axis=-1, keepdims=True)
-    if activation == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-logits))
-    return logits
 
 
 def fit_png(image: object, size: int) -> bytes:

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 import saliency_widgets as sw
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,12 +45,23 @@ def test_star_import_gives_the_public_names_without_the_optional_widget():
 
 
 def test_every_shortcut_runs_its_registered_method_with_its_postprocessing():
+    from builders import small_cnn
+
+    model = small_cnn(seed=21)
+    x = np.random.default_rng(0).random((2, 12, 12, 3), dtype=np.float32)
+    cheap = {"samples": 2, "steps": 2, "top_channels": 2}
     for name in sw.SHORTCUTS:
         spec = sw.methods.get_method(name)
         shortcut = getattr(sw, name)
         assert shortcut.__name__ == name
-        assert f"{spec.function.__module__}.{spec.function.__name__}" in shortcut.__doc__
-        assert spec.postprocessing.__name__ in shortcut.__doc__
+        accepted = {parameter.name for parameter in spec.parameters}
+        params = {k: v for k, v in cheap.items() if k in accepted}
+        _, maps = shortcut(model, x, [1, 3], **params)
+        _, expected = sw.explain(
+            spec.function, model, x, [1, 3], postprocessing=spec.postprocessing, **params
+        )
+        np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-6, err_msg=name)
+        assert maps.shape[:3] == (2, 12, 12) and 0.99 <= maps.max() <= 1.0, name
     assert "gradients" in vars(sw)  # built once, then a plain attribute
 
 

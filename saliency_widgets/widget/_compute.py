@@ -7,7 +7,6 @@ registry, postprocessed by a filter of :data:`saliency_widgets.filters.FILTERS`.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,10 +14,12 @@ from typing import Any
 import keras
 import numpy as np
 
-from saliency_widgets import _inputs, engine
+from saliency_widgets import engine
+from saliency_widgets._messages import describe
 from saliency_widgets.filters import FILTERS
 from saliency_widgets.inspection import ExplainedModel, explained_model
 from saliency_widgets.methods import METHODS, get_method
+from saliency_widgets.predict import predict
 from saliency_widgets.widget._images import Pictures
 
 SIGNS = ("absolute", "positive", "negative")
@@ -54,23 +55,6 @@ class Recipe:
     params: dict[str, Any]
 
 
-def _default_of(function: Callable, name: str) -> object:
-    try:
-        parameter = inspect.signature(function).parameters.get(name)
-    except (TypeError, ValueError):
-        return None
-    if parameter is None or parameter.default is inspect.Parameter.empty:
-        return None
-    return parameter.default
-
-
-def _accepts(function: Callable, name: str) -> bool:
-    try:
-        return name in inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def recipe(method: str, sign: str) -> Recipe:
     """Decides the engine call for ``method`` shown in sign mode ``sign``.
 
@@ -96,10 +80,9 @@ def recipe(method: str, sign: str) -> Recipe:
     params = dict(spec.params)
     if sign == "absolute":
         return Recipe(spec.function, spec.postprocessing or FILTERS["absolute_normalize"], params)
-    if _accepts(spec.function, "reduce"):
-        reduce = params.get("reduce", _default_of(spec.function, "reduce"))
-        if reduce == "max":
-            params["reduce"] = SIGNED_REDUCTION
+    defaults = {parameter.name: parameter.default for parameter in spec.parameters}
+    if defaults.get("reduce") == "max":
+        params["reduce"] = SIGNED_REDUCTION
     return Recipe(spec.function, FILTERS[f"{sign}_normalize"], params)
 
 
@@ -140,8 +123,8 @@ class Predictor:
     """
 
     def __init__(self, model: keras.Model) -> None:
+        self.model = model
         self.target: ExplainedModel = explained_model(model)
-        self.spec = _inputs.InputSpec.of(self.target.model)
 
     @property
     def activation(self) -> str:
@@ -170,37 +153,7 @@ class Predictor:
             ValueError: For inputs the model cannot take, or NaN/inf inputs or outputs.
         """
         name = f"image {first}" if len(x) == 1 else f"images {first}–{first + len(x) - 1}"
-        self.spec.check(x.shape, name=name)
-        x = _inputs.as_float_batch(x, name=name)
-        self.target.sync()
-        scores = np.asarray(self.target.model(x, training=False), dtype=np.float32)
-        if scores.ndim != 2:
-            raise ValueError(f"the model's output has shape {scores.shape}; expected (B, L)")
-        if not np.isfinite(scores).all():
-            raise ValueError(f"the model's outputs for {name} are not finite (NaN or inf)")
-        return scores
-
-
-def describe(error: BaseException) -> str:
-    """A short, readable message for an exception raised by a model or an input.
-
-    Errors re-raised by ``tf.function`` carry the traceback of the traced code; only the
-    original ``Type: message`` line is kept from them, and only sentences from other messages.
-    """
-    lines = [line for line in str(error).splitlines() if line.strip()]
-    if lines and lines[0].strip() == "in user code:":
-        text = lines[-1].strip()
-    else:
-        kept = [
-            line.strip()
-            for line in lines
-            if not line[:1].isspace() and not line.startswith(("File ", "[[", "Traceback"))
-        ]
-        text = " ".join(kept[:4]) or "(no message)"
-    name = type(error).__name__
-    if not text.startswith(name):
-        text = f"{name}: {text}"
-    return text if len(text) <= 600 else text[:599] + "…"
+        return predict(self.model, x, batch_size=max(1, len(x)), name=name).logits
 
 
 @dataclass(frozen=True)

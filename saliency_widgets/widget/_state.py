@@ -140,7 +140,6 @@ class ExplorerState:
         self.prefetch = prefetch
         self.lock = threading.RLock()
         self.selection = selection
-        self.generation = 0
         self.compare = "single"
         self.compare_methods: tuple[str, ...] = ()
         self.cache = MapCache()
@@ -167,7 +166,6 @@ class ExplorerState:
                 self.selection = replace(
                     self.selection, class_index=self.top_class(self.selection.image)
                 )
-            self.generation += 1
 
     def top_class(self, image: int) -> int | None:
         """The predicted class of ``image`` (``None`` before predictions or on error)."""
@@ -176,7 +174,7 @@ class ExplorerState:
         return int(self.top[image, 0])
 
     def select(self, **changes: object) -> Selection:
-        """Changes the selection (already validated) and starts a new generation.
+        """Changes the selection (already validated).
 
         Changing the image without naming a class selects that image's predicted class.
 
@@ -191,7 +189,6 @@ class ExplorerState:
                 image = changes["image"]
                 self.failures = {k: v for k, v in self.failures.items() if k[0] != image}
             self.selection = replace(self.selection, **changes)
-            self.generation += 1
             return self.selection
 
     def classes_for(self, image: int, extra: int | None = None) -> tuple[int, ...]:

@@ -25,10 +25,16 @@ def test_signed_modes_ask_for_signed_reductions_only_where_the_default_discards_
     assert positive.params == {"reduce": "sum"}
     assert positive.postprocessing is filters.positive_normalize
     assert _compute.recipe("gradients", "negative").postprocessing is filters.negative_normalize
+    kinds = set()
     for name, spec in METHODS.items():
+        default = {p.name: p.default for p in spec.parameters}.get("reduce", "absent")
         recipe = _compute.recipe(name, "negative")
-        if "reduce" in spec.params and spec.params["reduce"] != "max":
-            assert recipe.params["reduce"] == spec.params["reduce"]
+        if default == "max":  # the magnitude discards the sign: a signed sum is asked for
+            assert recipe.params["reduce"] == "sum", name
+        else:  # a signed default (or no reduce at all) is left as registered
+            assert recipe.params.get("reduce", default) == default, name
+        kinds.add(default)
+    assert kinds == {"max", "sum", "absent"}  # every case above was met
 
 
 def test_a_method_without_reduce_is_called_as_registered(monkeypatch):

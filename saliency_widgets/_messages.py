@@ -1,0 +1,41 @@
+"""One readable line for an exception raised by a user's model or input (grid, widget, CLI)."""
+
+from __future__ import annotations
+
+import re
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def describe(error: BaseException, limit: int = 600) -> str:
+    """A short, readable ``Type: message`` for an exception raised by a model or an input.
+
+    Errors re-raised by ``tf.function`` carry the traceback of the traced code: only their last
+    line (the original ``Type: message``) is kept. Keras wraps messages over several lines with
+    ANSI bold: colours are dropped and only unindented lines are kept, joined.
+
+    Args:
+        error: The exception.
+        limit: Longest text returned (longer text ends with ``…``).
+
+    Returns:
+        One line, starting with the exception's type name.
+
+    Example:
+        >>> describe(RuntimeError("weights   server  unreachable"))
+        'RuntimeError: weights server unreachable'
+    """
+    lines = [line for line in _ANSI.sub("", str(error)).splitlines() if line.strip()]
+    if lines and lines[0].strip() == "in user code:":
+        text = lines[-1].strip()
+    else:
+        kept = [
+            " ".join(line.split())
+            for line in lines
+            if not line[:1].isspace() and not line.startswith(("File ", "[[", "Traceback"))
+        ]
+        text = " ".join(kept[:4]) or "(no message)"
+    name = type(error).__name__
+    if not text.startswith(name):
+        text = f"{name}: {text}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

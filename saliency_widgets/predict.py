@@ -1,0 +1,114 @@
+"""The engine's forward pass: every caller's logits and probabilities come from here.
+
+:func:`predict` runs the same model :func:`saliency_widgets.explain` explains (a softmax or
+sigmoid head removed, so the scores are logits) over a batch, with the engine's input checks,
+and returns the scores together with how they become probabilities. The grid, the widget and
+the command line use it instead of calling the model themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+ACTIVATIONS = ("softmax", "sigmoid", "none")
+"""How scores become probabilities (``"none"``: they are shown as they are)."""
+
+
+def scores_to_probabilities(logits: np.ndarray, activation: str) -> np.ndarray:
+    """Applies the head's activation to logits (numpy, numerically stable).
+
+    Args:
+        logits: ``(N, L)``.
+        activation: ``"softmax"``, ``"sigmoid"`` or ``"none"``.
+
+    Returns:
+        Probabilities (or the logits unchanged for ``"none"``).
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    if activation == "softmax":
+        shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return np.asarray(shifted / shifted.sum(axis=-1, keepdims=True))
+    if activation == "sigmoid":
+        return np.asarray(np.exp(-np.logaddexp(0.0, -logits)))  # no overflow for any logit
+    return logits
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Scores of a batch of images.
+
+    Attributes:
+        logits: ``(N, L)`` float32 pre-activation scores (the model's outputs when it has no
+            softmax/sigmoid head).
+        activation: The removed head's activation, ``"none"`` when there was none.
+    """
+
+    logits: np.ndarray
+    activation: str
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        """``(N, L)`` probabilities (the logits themselves when ``activation`` is ``"none"``)."""
+        return scores_to_probabilities(self.logits, self.activation)
+
+    def top_k(self, k: int = 1) -> np.ndarray:
+        """``(N, k)`` indices of each image's ``k`` highest scores, best first."""
+        from saliency_widgets.targets import top_k
+
+        return top_k(self.logits, k)
+
+
+def predict(
+    model: Any,
+    x: object,
+    *,
+    batch_size: int = 32,
+    output: int | str | None = None,
+    name: str = "x",
+) -> Prediction:
+    """Scores images with the model the engine explains, batch by batch.
+
+    Args:
+        model: The Keras model (never modified).
+        x: Preprocessed images ``(N, H, W, C)`` (numpy, tensor or list of arrays).
+        batch_size: Images per forward call.
+        output: For a multi-output model, the output to score (as in ``explain``).
+        name: What to call ``x`` in error messages (e.g. ``"image 3"``).
+
+    Returns:
+        The :class:`Prediction`.
+
+    Raises:
+        TypeError: For a non-Keras model or non-numeric images.
+        ValueError: For images the model cannot take, NaN/inf inputs, an empty batch, outputs
+            that are not ``(N, L)`` scores, or non-finite scores.
+    """
+    from saliency_widgets import _inputs
+    from saliency_widgets.engine import _check_batch_size
+    from saliency_widgets.inspection import explained_model
+
+    batch_size = _check_batch_size(batch_size)
+    target = explained_model(model, output=output)
+    target.sync()
+    array = _inputs.as_array(x, name=name)
+    if array.ndim >= 1 and len(array) == 0:
+        raise ValueError(f"{name} is empty: expected at least one image")
+    _inputs.InputSpec.of(target.model).check(array.shape, name=name)
+    array = _inputs.as_float_batch(array, name=name)
+    scores = np.concatenate(
+        [
+            np.asarray(target.model(array[i : i + batch_size], training=False), np.float32)
+            for i in range(0, len(array), batch_size)
+        ]
+    )
+    if scores.ndim != 2:
+        raise ValueError(f"the model's output has shape {scores.shape}; expected (N, L) scores")
+    if not np.isfinite(scores).all():
+        raise ValueError(f"the model's outputs for {name} are not finite (NaN or inf)")
+    return Prediction(scores, target.removed_activation or "none")
+
+
+__all__ = ["ACTIVATIONS", "Prediction", "predict", "scores_to_probabilities"]
