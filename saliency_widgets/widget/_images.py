@@ -1,7 +1,10 @@
 """The widget's pictures: arrays, lists of arrays, file paths or a folder, turned into one list.
 
-The widget shows the pictures exactly as given (``originals``) and feeds the model
-``preprocess(original)``; this module only gathers them and names them.
+The widget shows arrays exactly as given (``originals``) and feeds the model
+``preprocess(original)``; this module only gathers them and names them. Files are read by the
+package's one image reader (:func:`saliency_widgets._grid_inputs.read_image`: transparency on
+white, a clear error naming a file Pillow cannot read), so a picture looks the same in the
+widget, in a grid and on the command line.
 """
 
 from __future__ import annotations
@@ -13,8 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-"""File types read from a folder (other files are ignored)."""
+from saliency_widgets._grid_inputs import IMAGE_SUFFIXES, match_files, read_image
 
 
 @dataclass(frozen=True)
@@ -38,15 +40,6 @@ class Pictures:
         return len({self.originals[i].shape for i in indices}) <= 1
 
 
-def _read(path: Path) -> np.ndarray:
-    from PIL import Image
-
-    with Image.open(path) as picture:
-        if picture.mode not in ("L", "RGB", "RGBA"):
-            picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
-        return np.asarray(picture).copy()
-
-
 def _check_array(array: np.ndarray, where: str) -> np.ndarray:
     if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
         raise TypeError(f"{where} must hold numbers, got dtype {array.dtype}")
@@ -58,7 +51,7 @@ def _check_array(array: np.ndarray, where: str) -> np.ndarray:
 
 
 def _folder(path: Path) -> list[Path]:
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = match_files(path)
     if not files:
         raise ValueError(f"folder {str(path)!r} holds no images ({', '.join(IMAGE_SUFFIXES)})")
     return files
@@ -109,7 +102,7 @@ def load_pictures(images: object) -> Pictures:
             path = Path(item)
             if not path.is_file():
                 raise FileNotFoundError(f"images[{i}]: no such file {str(path)!r}")
-            originals.append(_check_array(_read(path), f"images[{i}] ({path.name})"))
+            originals.append(_check_array(read_image(path), f"images[{i}] ({path.name})"))
             names.append(path.name)
         else:
             array = item.numpy() if hasattr(item, "numpy") else np.asarray(item)

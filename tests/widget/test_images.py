@@ -28,7 +28,7 @@ def test_files_and_folders(tmp_path):
     (tmp_path / "notes.txt").write_text("not an image")
     pictures = load_pictures(tmp_path)
     assert pictures.names == ["a_gray.png", "b_red.png", "c_palette.gif"]
-    assert pictures.originals[0].shape == (4, 6)
+    assert pictures.originals[0].shape == (4, 6, 3)  # one reader: every file becomes RGB
     np.testing.assert_array_equal(pictures.originals[1], red)
     assert pictures.originals[2].shape == (4, 6, 3)  # palette images become RGB
     one = load_pictures([str(tmp_path / "b_red.png")])
@@ -52,3 +52,20 @@ def test_errors_name_the_problem(tmp_path):
         load_pictures([np.array([["a"]])])
     with pytest.raises(TypeError, match="got int"):
         load_pictures(3)
+
+
+def test_files_are_read_by_the_one_reader_the_grid_uses(tmp_path):
+    """A transparent PNG looks the same in the widget and in a grid; a corrupt file is named."""
+    from saliency_widgets._grid_inputs import read_image
+
+    rgba = np.zeros((4, 4, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[:2, :, 3] = 255  # top half opaque red, bottom half transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    (tmp_path / "b.png").write_bytes(b"not a png")
+    picture = load_pictures([tmp_path / "a.png"]).originals[0]
+    np.testing.assert_array_equal(picture, read_image(tmp_path / "a.png"))
+    assert picture.shape == (4, 4, 3)
+    assert picture[0, 0].tolist() == [200, 0, 0] and picture[3, 0].tolist() == [255, 255, 255]
+    with pytest.raises(ValueError, match=r"cannot read image .*b\.png"):
+        load_pictures(tmp_path)
