@@ -1,0 +1,227 @@
+"""What an explorer shows: images, their top-K classes and every method's maps of them.
+
+Computed once, through the engine path the widget uses: one forward pass for the top-K classes,
+then per method the maps of every image's top-K classes in one batched
+:func:`saliency_widgets.explain` call decided by the widget's
+:func:`~saliency_widgets.widget._compute.recipe`. With sign modes (the default) that call asks
+for the *signed* map (the recipe of ``"positive"``: the method's output before any filter, with a
+signed channel reduction), and the browser shows ``|m|``, ``max(m, 0)`` or ``max(-m, 0)`` of it,
+so one map per (image, class, method) serves all three modes. Without sign modes it asks for the
+``"absolute"`` recipe, the very map the widget shows by default (for methods whose default
+channel reduction is the maximum of absolute values, such as vanilla gradients, that map differs
+from ``|m|`` of the summed signed map).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class MethodMaps:
+    """One method's maps of every image's top-K classes.
+
+    Attributes:
+        name: Registry name (:data:`saliency_widgets.methods.METHODS`).
+        label: Human-readable label.
+        maps: ``(N, K, h, w)`` float32 maps.
+        signed: Whether ``maps`` keep their sign (all three sign modes can be shown) or are
+            the non-negative ``"absolute"`` maps.
+    """
+
+    name: str
+    label: str
+    maps: np.ndarray
+    signed: bool
+
+
+@dataclass(frozen=True)
+class ExplorerData:
+    """Everything an explorer fragment holds, as numbers (encoding is :mod:`._encode`'s job).
+
+    Attributes:
+        images: ``(H, W, 3)`` uint8 RGB per image, as displayed.
+        names: A short name per image.
+        labels: The true class of each image, or ``None``.
+        class_names: Names by class index.
+        indices: ``(N, K)`` top-K classes of each image, best first.
+        probabilities: ``(N, K)`` their probabilities (scores when the model has no
+            softmax/sigmoid head).
+        activation: ``"softmax"``, ``"sigmoid"`` or ``"none"``.
+        methods: The maps of each method.
+    """
+
+    images: tuple[np.ndarray, ...]
+    names: tuple[str, ...]
+    labels: np.ndarray | None
+    class_names: tuple[str, ...]
+    indices: np.ndarray
+    probabilities: np.ndarray
+    activation: str
+    methods: tuple[MethodMaps, ...]
+
+
+DEFAULT_METHODS = ("gradients", "smoothgrad", "integrated_gradients", "gradcam")
+"""Methods of an explorer when none are named: a gradient, its denoised and path-integrated
+variants, and a class activation map."""
+
+
+def parse_methods(text: str | Sequence[str] | None) -> tuple[str, ...]:
+    """Method names from ``"a, b, c"`` (or a sequence), checked against the registry.
+
+    Args:
+        text: Comma-separated names, a sequence of names, or ``None`` for
+            :data:`DEFAULT_METHODS`.
+
+    Returns:
+        The names, in the order given, without repeats.
+
+    Raises:
+        ValueError: For an empty list or an unknown name (naming it and the known ones).
+    """
+    from saliency_widgets.methods import METHODS
+
+    if text is None:
+        return DEFAULT_METHODS
+    parts = text.split(",") if isinstance(text, str) else list(text)
+    names = tuple(dict.fromkeys(str(part).strip() for part in parts if str(part).strip()))
+    if not names:
+        raise ValueError("methods: expected one or more method names, e.g. gradients,gradcam")
+    for name in names:
+        if name not in METHODS:
+            raise ValueError(f"methods: unknown method {name!r}; known: {', '.join(METHODS)}")
+    return names
+
+
+def _rgb(image: np.ndarray) -> np.ndarray:
+    from saliency_widgets import display
+
+    base = display.to_display_image(image)
+    if base.ndim == 2:
+        return np.repeat(base[..., None], 3, axis=-1)
+    return np.ascontiguousarray(base[..., :3])
+
+
+def _method_maps(
+    model: Any,
+    x: np.ndarray,
+    indices: np.ndarray,
+    name: str,
+    signs: bool,
+    batch_size: int,
+    verbose: bool | str,
+    params: Mapping[str, Any],
+) -> MethodMaps:
+    from saliency_widgets import engine
+    from saliency_widgets.methods import get_method
+    from saliency_widgets.widget._compute import recipe
+
+    spec = get_method(name)
+    accepted = {parameter.name for parameter in spec.parameters}
+    extra = {key: value for key, value in params.items() if key in accepted}
+
+    def maps_of(function: Callable, own: dict, postprocessing: Callable | None) -> np.ndarray:
+        _, maps = engine.explain(
+            function,
+            model,
+            x,
+            indices.astype(np.int32),
+            batch_size=batch_size,
+            postprocessing=postprocessing,
+            verbose=verbose,
+            **{**own, **extra},
+        )
+        return np.moveaxis(np.asarray(maps, dtype=np.float32), -1, 1)  # (N, K, h, w)
+
+    if signs:
+        cut = recipe(name, "positive")
+        maps = maps_of(cut.function, cut.params, None)
+    else:
+        shown = recipe(name, "absolute")
+        maps = maps_of(shown.function, shown.params, shown.postprocessing)
+    return MethodMaps(name, spec.label or name, maps, signs)
+
+
+def explain_top_k(
+    model: Any,
+    images: Sequence[np.ndarray] | np.ndarray,
+    x: np.ndarray,
+    *,
+    methods: Sequence[str] = DEFAULT_METHODS,
+    top_k: int = 5,
+    class_names: Sequence[str] | None = None,
+    labels: Sequence[int] | np.ndarray | None = None,
+    names: Sequence[str] | None = None,
+    signs: bool = True,
+    params: Mapping[str, Any] | None = None,
+    batch_size: int = 32,
+    verbose: bool | str = False,
+    progress: Callable[[str], None] | None = None,
+) -> ExplorerData:
+    """Explains every image's top-K classes with each method: the data of an explorer.
+
+    Args:
+        model: The Keras classifier (never modified).
+        images: The images as displayed (uint8 or float, any of
+            :func:`saliency_widgets.display.to_display_image`'s formats).
+        x: ``(N, H, W, C)`` model inputs of the same images.
+        methods: Registry names of the methods.
+        top_k: Classes per image.
+        class_names: Names by class index (``"class i"`` when omitted).
+        labels: The true class of each image, or ``None``.
+        names: A name per image (``"image i"`` when omitted).
+        signs: Store signed maps, so that the positive/negative modes can be shown; otherwise
+            the ``"absolute"`` maps only.
+        params: Method parameters (``layer=…``, ``samples=…``), each given to the methods that
+            accept it, over the registry's defaults.
+        batch_size: Images per engine call.
+        verbose: The engine's progress bar.
+        progress: Called with a short message before each method.
+
+    Returns:
+        The :class:`ExplorerData`.
+
+    Raises:
+        ValueError: For a bad ``top_k``, an unknown method, or names/labels that do not fit.
+    """
+    from saliency_widgets.predict import predict
+
+    methods = parse_methods(list(methods))
+    x = np.asarray(x, dtype=np.float32)
+    pictures = tuple(_rgb(np.asarray(image)) for image in images)
+    if len(pictures) != len(x) or not pictures:
+        raise ValueError(f"{len(pictures)} images but {len(x)} model inputs")
+    prediction = predict(model, x, batch_size=batch_size, name="the images")
+    units = prediction.logits.shape[1]
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= units:
+        raise ValueError(f"top_k must be an int in [1, {units}], got {top_k!r}")
+    class_names = tuple(class_names) if class_names is not None else ()
+    class_names = class_names or tuple(f"class {i}" for i in range(units))
+    if len(class_names) != units:
+        raise ValueError(f"{len(class_names)} class names for a model with {units} outputs")
+    indices = prediction.top_k(top_k)
+    chosen = np.take_along_axis(prediction.probabilities, indices, axis=1)
+    found = []
+    for name in methods:
+        if progress is not None:
+            progress(name)
+        found.append(
+            _method_maps(model, x, indices, name, signs, batch_size, verbose, params or {})
+        )
+    return ExplorerData(
+        images=pictures,
+        names=tuple(names) if names is not None else tuple(f"image {i}" for i in range(len(x))),
+        labels=None if labels is None else np.asarray(labels, dtype=np.int64),
+        class_names=tuple(str(name) for name in class_names),
+        indices=np.asarray(indices, dtype=np.int64),
+        probabilities=np.asarray(chosen, dtype=np.float64),
+        activation=prediction.activation,
+        methods=tuple(found),
+    )
+
+
+__all__ = ["DEFAULT_METHODS", "ExplorerData", "MethodMaps", "explain_top_k", "parse_methods"]

@@ -1,0 +1,92 @@
+"""The saliency-explorer directive, built in a real Sphinx project (``tests/roots/test-saliency-explorer``).
+
+The project is copied to a temporary folder with a tiny CNN (``model.keras``) and six images
+(see ``conftest.py``); its index page holds two explorers, its problems page two wrong ones.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from sphinx.util.console import strip_colors
+
+COMPUTED = re.compile(r"saliency-explorer: computed (saliency-explorer-\w+\.html) for (\S+):(\d+)")
+
+
+def payloads(html: str) -> list[dict]:
+    """The data objects of the explorers of a page, in page order."""
+    found = re.findall(
+        r'<div class="sw-explorer" data-saliency-explorer><script type="application/json">'
+        r"(.*?)</script>",
+        html,
+        flags=re.S,
+    )
+    return [json.loads(text) for text in found]
+
+
+def cache_files(srcdir: Path) -> dict[str, int]:
+    folder = srcdir / "_build" / "doctrees" / "saliency-grid"
+    return {path.name: path.stat().st_mtime_ns for path in folder.glob("saliency-explorer-*")}
+
+
+def test_two_explorers_with_their_options_and_a_cached_rebuild(project, build):
+    srcdir = project("saliency-explorer")
+    app = build(srcdir)
+    status = app._status.getvalue()
+    assert {(Path(p).name, int(line)) for _, p, line in COMPUTED.findall(status)} == {
+        ("index.rst", 10),
+        ("index.rst", 17),
+    }
+    html = (app.outdir / "index.html").read_text()
+    first, second = payloads(html)
+    assert [m["name"] for m in first["methods"]] == ["gradients", "gradcam"]
+    assert len(first["images"]) == 6 and {len(row) for row in first["top"]} == {3}
+    assert [image["name"] for image in second["images"]] == ["a0", "a1", "a2"]
+    assert second["view"]["cmap"] == "viridis" and second["view"]["alpha"] == 0.45
+    assert {len(row) for row in second["top"]} == {2}
+    assert first["mapSize"] == [12, 12]
+    assert first["classNames"] == ["zero", "one", "two", "three", "four"]
+    assert html.count('<script type="module">') == 2
+    assert "Every image, top-3 classes, two methods." in html  # the caption
+    files = cache_files(srcdir)
+    assert len(files) == 2
+
+    # Every page read again (-E): the explorers come from the cache, nothing is written.
+    again = build(srcdir, freshenv=True)
+    assert "saliency-explorer: computed" not in again._status.getvalue()
+    assert cache_files(srcdir) == files
+    assert payloads((again.outdir / "index.html").read_text()) == [first, second]
+
+
+def test_each_problem_is_one_located_warning(project, build):
+    srcdir = project("saliency-explorer")
+    app = build(srcdir)
+    output = strip_colors(app._warning.getvalue())
+    warnings = [line for line in output.splitlines() if "WARNING" in line]
+    assert len(warnings) == 2, output
+    assert re.search(
+        r"problems\.rst:6: WARNING: saliency-explorer: panels: a grid option that an "
+        r"explorer does not use",
+        output,
+    )
+    assert re.search(
+        r"problems\.rst:12: WARNING: saliency-explorer: methods: unknown method "
+        r"'no_such_method'",
+        output,
+    )
+    assert payloads((app.outdir / "problems.html").read_text()) == []
+
+
+def test_unused_explorer_files_are_pruned(project, build):
+    srcdir = project("saliency-explorer")
+    (srcdir / "problems.rst").unlink()  # pruning follows builds without warnings only
+    index = srcdir / "index.rst"
+    index.write_text(index.read_text().replace(".. toctree::\n\n   problems\n", ""))
+    build(srcdir)
+    before = set(cache_files(srcdir))
+    index.write_text(index.read_text().replace(":overlay: 0.45", ":overlay: 0.5"))
+    build(srcdir)
+    after = set(cache_files(srcdir))
+    assert len(after) == 2 and len(before & after) == 1  # the changed one replaced, not added
