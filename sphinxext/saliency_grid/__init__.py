@@ -42,6 +42,7 @@ from saliency_widgets._grid_options import INPUT_HELP, GridOptions
 from sphinxext.saliency_grid import _cache as cache
 from sphinxext.saliency_grid import _files as grid_files
 from sphinxext.saliency_grid import _paths as paths
+from sphinxext.saliency_grid._explorer import explorer_directive
 from sphinxext.saliency_grid._paths import Setting
 
 if TYPE_CHECKING:
@@ -322,6 +323,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_config_value("saliency_grid_raise_errors", False, "", types=frozenset({bool}))
     app.add_directive("saliency-grid", SaliencyGrid)
     app.add_directive("saliency-grid-defaults", SaliencyGridDefaults)
+    app.add_directive("saliency-explorer", explorer_directive(SaliencyGrid))
     app.connect("env-purge-doc", paths.purge_globs)
     app.connect("env-merge-info", paths.merge_globs)
     app.connect("env-get-outdated", paths.pages_whose_globs_changed)

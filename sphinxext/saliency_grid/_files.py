@@ -30,8 +30,11 @@ ENV_VERSION = 2
 """Bumped when what the environment records changes, or :data:`_cache.FORMAT` does
 (Sphinx then reads every page afresh instead of trusting an older pickle)."""
 
-CACHE_FILE = re.compile(r"^(saliency-grid-[0-9a-f]{20})\.(png|json)$")
-"""A file the directive writes: the grid and its sidecar, named by the grid's cache key."""
+CACHE_FILE = re.compile(
+    r"^(saliency-grid-[0-9a-f]{20})\.(png|json)$|^(saliency-explorer-[0-9a-f]{20})\.(html)$"
+)
+"""A file the directives write: a grid and its sidecar, or an explorer's fragment, named by the
+cache key."""
 
 USED_FILES = "saliency_grid_files"
 """``BuildEnvironment`` attribute: docname -> names of the cached PNGs its grids show."""
@@ -124,7 +127,9 @@ def unused_files(folder: Path, used: set[str]) -> list[Path]:
     return sorted(
         path
         for path in folder.iterdir()
-        if (match := CACHE_FILE.match(path.name)) and match.group(1) not in kept and path.is_file()
+        if (match := CACHE_FILE.match(path.name))
+        and (match.group(1) or match.group(3)) not in kept
+        and path.is_file()
     )
 
 

@@ -1,4 +1,4 @@
-"""The saliency-explorer directive, built in a real Sphinx project (``tests/roots/test-saliency-explorer``).
+"""The saliency-explorer directive, built in a real Sphinx project (``test-saliency-explorer``).
 
 The project is copied to a temporary folder with a tiny CNN (``model.keras``) and six images
 (see ``conftest.py``); its index page holds two explorers, its problems page two wrong ones.
