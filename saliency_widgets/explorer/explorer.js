@@ -4,7 +4,7 @@
 // (the payload written by saliency_widgets.explorer._encode.payload: images and map strips as PNG
 // data URLs, top-K classes and probabilities, colour tables) and reports every selection through
 // `onSelect`. `mountAll()` mounts every `[data-saliency-explorer]` element of the page that holds
-// its data in a `<script type="application/json">` child.
+// its data in a JSON script element (type application/json) among its children.
 //
 // The display arithmetic is saliency_widgets.display's, step for step in float64, so a canvas
 // equals display.overlay() of the same map pixel for pixel: sign, percentile clip (numpy's

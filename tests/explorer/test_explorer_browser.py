@@ -1,0 +1,151 @@
+"""Explorers in a real browser (chromium via Playwright), opened over ``file://``.
+
+Every test checks the canvases against the kernel-side render of the same selection
+(:func:`saliency_widgets.display.overlay` of the stored map: see ``explorer_pages.py``), and
+that the page logged no error and made no request.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from explorer_pages import (
+    assert_drawn_as_kernel,
+    browser_page,
+    canvases,
+    click_through,
+    roots,
+    settle,
+)
+
+from saliency_widgets import display, explorer
+
+BUILD = Path(__file__).resolve().parents[2] / "build" / "explorer"
+
+
+@pytest.fixture(scope="module")
+def two_explorers(bundled_data, tmp_path_factory) -> Path:
+    """A page with two explorers of different data and options."""
+    second = explorer.ExplorerData(**{**bundled_data.__dict__, "methods": bundled_data.methods[1:]})
+    body = explorer.fragment(bundled_data) + explorer.fragment(
+        second, cmap="viridis", alpha=0.45, sign="positive"
+    )
+    path = tmp_path_factory.mktemp("explorer") / "two.html"
+    path.write_text(explorer.page(body, "Two explorers"), encoding="utf-8")
+    return path
+
+
+def test_exported_page_draws_what_the_kernel_draws_after_every_click(two_explorers, bundled_data):
+    with browser_page() as (page, watch):
+        page.goto(two_explorers.as_uri())
+        first, second = roots(page)
+        state = assert_drawn_as_kernel(first)
+        # The first view, against the maps as computed in Python (not decoded from the page).
+        shown = explorer.shown_maps(bundled_data)["gradients"][0, 0]
+        expected = display.overlay(bundled_data.images[0], shown)
+        np.testing.assert_array_equal(canvases(first)[0], expected)
+        assert state["classIndex"] == int(bundled_data.indices[0, 0])
+        BUILD.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(BUILD / "file-two-explorers.png"), full_page=True)
+        before = canvases(second)
+        click_through(page, first)
+        page.screenshot(path=str(BUILD / "file-after-clicks.png"), full_page=True)
+        # The second explorer kept its own selection and pixels.
+        assert settle(second)["image"] == 0 and settle(second)["cmap"] == "viridis"
+        assert all((a == b).all() for a, b in zip(canvases(second), before, strict=True))
+        click_through(page, second)
+        assert settle(first)["compare"] == "methods" and settle(first)["image"] == 3
+    assert watch.errors == [] and watch.requests == []
+
+
+def _focused(page) -> dict:
+    return page.evaluate(
+        """() => { const e = document.activeElement;
+            const root = e.closest('[data-saliency-explorer]');
+            const all = [...document.querySelectorAll('[data-saliency-explorer]')];
+            return {tag: e.tagName, type: e.type || '', name: e.name || '',
+                    control: e.dataset.control || '', explorer: all.indexOf(root),
+                    label: e.getAttribute('aria-label') || ''}; }"""
+    )
+
+
+def test_keyboard_alone_reaches_and_works_every_control(two_explorers):
+    with browser_page() as (page, watch):
+        page.goto(two_explorers.as_uri())
+        first, _ = roots(page)
+        page.keyboard.press("Tab")  # the first Tab stop of the page is the image picker
+        focus = _focused(page)
+        assert focus["explorer"] == 0 and focus["name"].endswith("-image"), focus
+        assert "predicted" in focus["label"]  # the thumbnail's text alternative
+        page.keyboard.press("ArrowRight")
+        assert settle(first)["image"] == 1
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowLeft")
+        assert settle(first)["image"] == 1
+        visited = []
+        for _ in range(7):
+            page.keyboard.press("Tab")
+            focus = _focused(page)
+            visited.append(focus["control"] or focus["name"].rsplit("-", 1)[-1] or focus["type"])
+        assert visited == ["class", "method", "sign", "cmap", "blend", "range", "compare"]
+        # Shift+Tab back through each control and change it with the arrow keys.
+        page.keyboard.press("ArrowDown")  # compare: single -> classes
+        assert settle(first)["compare"] == "classes"
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("ArrowLeft")  # opacity 0.60 -> 0.55
+        assert settle(first)["alpha"] == 0.55
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("ArrowDown")  # blend heat -> mask
+        assert settle(first)["blend"] == "mask"
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("ArrowDown")  # cmap inferno -> magma
+        assert settle(first)["cmap"] == "magma"
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("ArrowRight")  # sign absolute -> positive
+        assert settle(first)["sign"] == "positive"
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("ArrowDown")  # method gradients -> gradcam
+        assert settle(first)["method"] == "gradcam"
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("ArrowDown")  # class: the next of the top classes
+        assert settle(first)["rank"] == 1
+        assert _focused(page)["name"].endswith("-class")  # focus stays on the class picker
+        assert_drawn_as_kernel(first)
+    assert watch.errors == [] and watch.requests == []
+
+
+def test_an_nbconvert_export_shows_a_working_explorer(bundled_data, tmp_path):
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("widget.to_html()")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={"text/html": explorer.fragment(bundled_data)})
+    ]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Exported"), cell]
+    source = tmp_path / "exported.ipynb"
+    nbformat.write(notebook, source)
+    result = subprocess.run(
+        [sys.executable, "-m", "nbconvert", "--to", "html", str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    with browser_page() as (page, watch):
+        page.goto((tmp_path / "exported.html").as_uri())
+        (root,) = roots(page)
+        root.locator("label.sw-thumb").nth(2).click()
+        root.locator(".sw-signs input[value=negative]").check()
+        assert assert_drawn_as_kernel(root)["image"] == 2
+        page.screenshot(path=str(BUILD / "nbconvert.png"), full_page=True)
+    # nbconvert's own template asks CDNs for require.js and MathJax (aborted here, as they
+    # would be offline); the explorer asks for nothing and works without them.
+    print("nbconvert template requests:", watch.requests)
+    assert all("explorer" not in url for url in watch.requests)
+    assert [e for e in watch.errors if "Failed to load resource" not in e] == []
+    assert len(watch.errors) <= len(watch.requests)
