@@ -1,10 +1,14 @@
-"""One readable line for an exception raised by a user's model or input (grid, widget, CLI)."""
+"""Errors about a user's inputs, and one readable line for any exception (grid, widget, CLI)."""
 
 from __future__ import annotations
 
 import re
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class GridError(ValueError):
+    """A grid cannot be made from these inputs or options; the message says which and why."""
 
 
 def describe(error: BaseException, limit: int = 600) -> str:

@@ -16,10 +16,8 @@ over inputs of any size. Around the method it
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import warnings
-import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, cast
 
@@ -29,13 +27,10 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from saliency_widgets import _inputs
-from saliency_widgets.filters import SPATIAL_AXIS
+from saliency_widgets._compile import Filter, Method, compiled_step, distributed
 from saliency_widgets.inspection import explained_model
 from saliency_widgets.methods import parameters, spec_of
 from saliency_widgets.targets import as_indices
-
-Method = Callable[..., tuple[tf.Tensor, tf.Tensor]]
-Filter = Callable[..., tf.Tensor]
 
 JACOBIAN_BUDGET_BYTES = 256 * 2**20
 """Upper bound on the per-call ``(B, K, H, W, C)`` gradient tensor; classes are chunked to fit."""
@@ -55,102 +50,6 @@ def auto_jit() -> bool:
     """
     kinds = {device.device_type for device in tf.config.list_logical_devices()}
     return bool(kinds & {"GPU", "TPU"})
-
-
-def _resize_to(maps: tf.Tensor, size: tuple[int, int]) -> tf.Tensor:
-    """Bilinear resize of ``(B, h, w, K)`` or ``(B, h, w, C, K)`` maps to ``size``."""
-    if tuple(maps.shape[1:3]) == tuple(size):
-        return maps
-    if maps.shape.rank == 5:
-        b, h, w, c, k = tf.unstack(tf.shape(maps))
-        flat = tf.reshape(maps, [b, h, w, c * k])
-        resized = tf.image.resize(flat, size)
-        return tf.reshape(resized, [b, size[0], size[1], c, k])
-    return tf.image.resize(maps, size)
-
-
-def _sanitize(maps: tf.Tensor) -> tf.Tensor:
-    """Replaces non-finite values (a model that overflows) by zeros: a map is never NaN."""
-    return tf.where(tf.math.is_finite(maps), maps, tf.zeros_like(maps))
-
-
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _hashable(value: Any) -> Any:
-    """A cache key for a parameter value: arrays by content digest, containers recursively."""
-    if isinstance(value, np.ndarray):
-        digest = hashlib.blake2b(np.ascontiguousarray(value).tobytes(), digest_size=16)
-        return ("ndarray", value.shape, value.dtype.str, digest.hexdigest())
-    if isinstance(value, tf.Tensor):
-        return _hashable(value.numpy())
-    if isinstance(value, dict):
-        return ("dict", tuple(sorted((k, _hashable(v)) for k, v in value.items())))
-    if isinstance(value, list | tuple):
-        return (type(value).__name__, tuple(_hashable(v) for v in value))
-    try:
-        hash(value)
-    except TypeError:
-        return ("id", id(value))  # still one trace per object, never one per batch
-    return value
-
-
-def _compiled_step(
-    model: keras.Model,
-    method: Method,
-    params: dict[str, Any],
-    postprocessing: Filter | None,
-    size: tuple[int, int] | None,
-    jit: bool,
-) -> Callable:
-    """One compiled ``(x, indices) -> (logits, maps)`` function, cached per model and options."""
-    key = (method, _hashable(params), postprocessing, size, jit)
-    cache = _COMPILED.setdefault(model, {})
-    if key in cache:
-        return cache[key]
-
-    # The cache is keyed weakly by the model; a strong reference in the closure would keep it
-    # (and its weights) alive forever.
-    model_ref = weakref.ref(model)
-
-    def step(x: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        logits, maps = method(model_ref(), x, indices, **params)
-        if postprocessing is not None:
-            maps = postprocessing(maps, axis=SPATIAL_AXIS)
-        if size is not None:
-            maps = _resize_to(maps, size)
-        return logits, _sanitize(tf.cast(maps, tf.float32))
-
-    # Padded batches and class chunks: each (batch, K) traces once, and a static K keeps the
-    # unrolled per-class tape (reduce_retracing would relax K and fall back to batch_jacobian).
-    # functools.partial gives each step its own identity: TensorFlow counts traces per code
-    # object, and the first trace of a step for another model is no retrace (it would warn
-    # "N out of the last M calls … triggered tf.function retracing" in a docs build).
-    compiled = tf.function(functools.partial(step), jit_compile=jit, reduce_retracing=False)
-    cache[key] = compiled
-    return compiled
-
-
-def _distributed(step: Callable, strategy: tf.distribute.Strategy) -> Callable:
-    """Wraps ``step`` to split a batch across the strategy's replicas and gather the results."""
-    replicas = strategy.num_replicas_in_sync
-
-    def run(x: np.ndarray, indices: np.ndarray) -> tuple[tf.Tensor, tf.Tensor]:
-        per = len(x) // replicas
-
-        def shard(context: tf.distribute.ValueContext) -> tuple[tf.Tensor, tf.Tensor]:
-            i = context.replica_id_in_sync_group
-            return (
-                tf.constant(x[i * per : (i + 1) * per]),
-                tf.constant(indices[i * per : (i + 1) * per]),
-            )
-
-        values = strategy.experimental_distribute_values_from_function(shard)
-        outputs = strategy.run(step, args=values)
-        logits, maps = (strategy.experimental_local_results(o) for o in outputs)
-        return tf.concat(logits, axis=0), tf.concat(maps, axis=0)
-
-    return run
 
 
 def _class_chunk(batch: int, shape: tuple, units: int) -> int:
@@ -380,8 +279,8 @@ def _run_batches(
         padded = _inputs.pad_batch(x, batch_size)
         size = _resize_target(resizing, x.shape)
         if size not in steps:  # built once per call and image size, never per batch
-            step = _compiled_step(target_model, method, params, postprocessing, size, jit)
-            steps[size] = step if strategy is None else _distributed(step, strategy)
+            step = compiled_step(target_model, method, params, postprocessing, size, jit)
+            steps[size] = step if strategy is None else distributed(step, strategy)
         step = steps[size]
         if units is None:  # subclassed model: one forward pass tells the number of units
             units = int(target_model(padded[:1]).shape[-1])

@@ -12,6 +12,7 @@ from builders import small_cnn
 
 import saliency_widgets as sw
 from saliency_widgets import engine
+from saliency_widgets._compile import _COMPILED
 
 
 def reference(model, images, indices):
@@ -32,7 +33,7 @@ def test_any_batch_size_gives_the_same_maps(cnn, images):
 def test_last_batch_is_padded_so_the_function_traces_once(images):
     model = small_cnn(seed=11)
     sw.gradients(model, images, 0, batch_size=3)  # batches of 3, 3, 1 (padded to 3)
-    (step,) = engine._COMPILED[model].values()
+    (step,) = _COMPILED[model].values()
     assert step.experimental_get_tracing_count() == 1
     sw.gradients(model, images[:5], 1, batch_size=3)  # new call, same shapes: no new trace
     assert step.experimental_get_tracing_count() == 1
@@ -45,7 +46,7 @@ def test_every_unit_when_indices_is_none_in_padded_chunks(images, monkeypatch):
     assert maps.shape == (7, 12, 12, 5)
     expected = reference(model, images, np.tile(np.arange(5), (7, 1)))
     np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-6)
-    (step,) = engine._COMPILED[model].values()
+    (step,) = _COMPILED[model].values()
     assert step.experimental_get_tracing_count() == 1
 
 

@@ -2,7 +2,7 @@
 
 The widget shows arrays exactly as given (``originals``) and feeds the model
 ``preprocess(original)``; this module only gathers them and names them. Files are read by the
-package's one image reader (:func:`saliency_widgets._grid_inputs.read_image`: transparency on
+package's one image reader (:func:`saliency_widgets._image_files.read_image`: transparency on
 white, a clear error naming a file Pillow cannot read), so a picture looks the same in the
 widget, in a grid and on the command line.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from saliency_widgets._grid_inputs import IMAGE_SUFFIXES, match_files, read_image
+from saliency_widgets._image_files import IMAGE_SUFFIXES, match_files, read_image
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from saliency_widgets._grid_inputs import match_files
+from saliency_widgets._image_files import match_files
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -65,7 +65,7 @@ class Setting:
 
 
 def matches(pattern: str, images: bool) -> list[str]:
-    """Files an absolute pattern names (see :func:`saliency_widgets._grid_inputs.match_files`).
+    """Files an absolute pattern names (see :func:`saliency_widgets._image_files.match_files`).
 
     Args:
         pattern: An absolute path, folder or glob pattern.

@@ -8,7 +8,7 @@ import pytest
 from builders import small_cnn
 
 import saliency_widgets as sw
-from saliency_widgets import engine
+from saliency_widgets._compile import _COMPILED
 from saliency_widgets.methods import METHODS, get_method, parameters, spec_of
 
 AUTOGRAPH = ("in user code", "tf__", "engine.py")
@@ -83,13 +83,13 @@ ERRORS = [
 
 @pytest.mark.parametrize(("name", "params", "error", "message"), ERRORS)
 def test_bad_parameters_raise_plain_errors_before_tracing(model, x, name, params, error, message):
-    before = dict(engine._COMPILED.get(model, {}))
+    before = dict(_COMPILED.get(model, {}))
     with pytest.raises(error) as raised:
         getattr(sw, name)(model, x, 0, **params)
     text = str(raised.value)
     assert message in text
     assert not any(marker in text for marker in AUTOGRAPH), text
-    assert dict(engine._COMPILED.get(model, {})) == before  # nothing was traced
+    assert dict(_COMPILED.get(model, {})) == before  # nothing was traced
 
 
 def test_cam_on_a_subclassed_model_says_what_to_pass(x):
@@ -162,5 +162,5 @@ def test_each_method_and_parameter_form_traces_once(x, name, params):
         fresh = {k: (np.array(v) if isinstance(v, np.ndarray) else v) for k, v in params.items()}
         _, maps = getattr(sw, name)(model, images, [0, 1, 2, 3, 4], batch_size=2, **fresh)
         assert maps.shape[:3] == (5, 12, 12) and np.isfinite(maps).all()
-    (step,) = engine._COMPILED[model].values()
+    (step,) = _COMPILED[model].values()
     assert step.experimental_get_tracing_count() == 1
