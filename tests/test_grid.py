@@ -317,3 +317,14 @@ def test_bundled_model_maps_point_at_the_objects():
     assert all(
         t[0].startswith(names[k]) for t, k in zip(result.titles, result.indices[:, 0], strict=True)
     )
+
+
+def test_an_existing_name_is_no_glob_and_a_corrupt_file_is_named(tmp_path):
+    Image.fromarray(np.full((4, 4, 3), 90, np.uint8)).save(tmp_path / "img[1].png")
+    loaded = inputs.load_images(str(tmp_path / "img[1].png"))
+    assert loaded.names == ("img[1]",) and loaded.images[0][0, 0].tolist() == [90, 90, 90]
+    folder = inputs.load_images(str(tmp_path))  # a folder: the images inside it
+    assert folder.names == ("img[1]",)
+    (tmp_path / "zz_broken.png").write_bytes(b"\x89PNG but not really")
+    with pytest.raises(GridError, match=r"cannot read image .*zz_broken\.png"):
+        inputs.load_images(str(tmp_path))
