@@ -128,17 +128,18 @@ def parse_params(text: str) -> dict[str, Any]:
     assert isinstance(call, ast.Call)
     if call.args or any(k.arg is None for k in call.keywords):
         raise GridError(f"params: {text!r}: write every parameter as name=value")
-    params = {}
+    params: dict[str, Any] = {}
     for keyword in call.keywords:
-        value = keyword.value
+        name, value = keyword.arg, keyword.value
+        assert name is not None  # ``**mapping`` was refused above
         if isinstance(value, ast.Name) and value.id not in ("None", "True", "False"):
-            params[keyword.arg] = value.id
+            params[name] = value.id
             continue
         try:
-            params[keyword.arg] = ast.literal_eval(value)
+            params[name] = ast.literal_eval(value)
         except ValueError as error:
             raise GridError(
-                f"params: the value of {keyword.arg!r} must be a literal (number, string, tuple)"
+                f"params: the value of {name!r} must be a literal (number, string, tuple)"
             ) from error
     return params
 

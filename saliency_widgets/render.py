@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure as _MatplotlibFigure
 
 from saliency_widgets import display
@@ -92,11 +94,17 @@ def _is_map(item: np.ndarray) -> bool:
     return item.ndim == 2 or (item.ndim == 3 and item.shape[-1] not in (3, 4))
 
 
+def _iterable(items: object, name: str) -> Iterable[object]:
+    if isinstance(items, str | bytes) or not isinstance(items, Iterable):
+        raise TypeError(f"{name} must be an array or a sequence of arrays, got {items!r:.80}")
+    return items
+
+
 def _as_panels(images: object) -> list[np.ndarray | None]:
     if isinstance(images, np.ndarray) or hasattr(images, "numpy"):
         array = _numpy(images)
         return list(array) if array.ndim == 4 or (array.ndim == 3 and _is_map(array)) else [array]
-    return [None if item is None else _numpy(item) for item in images]
+    return [None if item is None else _numpy(item) for item in _iterable(images, "images")]
 
 
 def visualize(
@@ -147,18 +155,16 @@ def visualize(
         The matplotlib :class:`~matplotlib.figure.Figure` (displayed inline by Jupyter).
     """
     shown = clip is not None or blend is not None
+    mode = blend or display.DEFAULT_BLEND
     if shown:
         clip = display.DEFAULT_CLIP if clip is None else clip
-        blend = blend or display.DEFAULT_BLEND
-        display.check(clip=clip, blend=blend, alpha=overlay_alpha)
+        display.check(clip=clip, blend=mode, alpha=overlay_alpha)
     panels = _as_panels(images)
     if not panels:
         raise ValueError("images is empty: nothing to visualize")
     n = len(panels)
-    if rows is None and cols is None:
-        cols = min(8, n)
     if cols is None:
-        cols = math.ceil(n / rows)
+        cols = min(8, n) if rows is None else math.ceil(n / rows)
     rows = math.ceil(n / cols) if rows is None else rows
     figure = Figure(figsize=figsize or (panel_size * cols, panel_size * rows), layout="tight")
     for i, panel in enumerate(panels):
@@ -176,7 +182,7 @@ def visualize(
                 picture = to_display_image(panel)
             if shown and layer is not None:
                 axes.imshow(
-                    overlay(picture, layer, overlay_alpha, overlay_cmap, blend=blend, clip=clip)
+                    overlay(picture, layer, overlay_alpha, overlay_cmap, blend=mode, clip=clip)
                 )
                 layer = None
             elif picture is not None:
@@ -194,7 +200,7 @@ def visualize(
     return figure
 
 
-def visualize_png(images: object, dpi: int = 100, **kwargs: object) -> bytes:
+def visualize_png(images: object, dpi: int = 100, **kwargs: Any) -> bytes:
     """Renders :func:`visualize`'s grid straight to PNG bytes (the figure is released).
 
     Args:
@@ -246,7 +252,7 @@ def render_grid(
     if isinstance(maps, np.ndarray) or hasattr(maps, "numpy"):
         array = _numpy(maps)
         maps = list(array[..., 0] if array.ndim == 4 else array)
-    maps = [m if m.ndim == 2 else m[..., 0] for m in (_numpy(m) for m in maps)]
+    maps = [m if m.ndim == 2 else m[..., 0] for m in (_numpy(m) for m in _iterable(maps, "maps"))]
     if len(images) != len(maps):
         raise ValueError(f"got {len(images)} images but {len(maps)} maps")
     unknown = set(panels) - {"image", "map", "overlay"}
@@ -276,7 +282,7 @@ def render_grid(
 
 
 def _colour_bar(
-    figure: Figure, axes: object, saliency: np.ndarray, cmap: str, clip: float | None
+    figure: _MatplotlibFigure, axes: Axes, saliency: np.ndarray, cmap: str, clip: float | None
 ) -> None:
     """A vertical colour bar beside ``axes``: 0 at the bottom, the clip value at the top."""
     from matplotlib.cm import ScalarMappable
@@ -293,7 +299,7 @@ def _colour_bar(
     bar.set_label(label, fontsize=7)
 
 
-def figure_to_png(figure: Figure, dpi: int = 100) -> bytes:
+def figure_to_png(figure: _MatplotlibFigure, dpi: int = 100) -> bytes:
     """Encodes a figure as PNG bytes and releases it.
 
     Args:
