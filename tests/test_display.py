@@ -155,6 +155,7 @@ def test_flat_maps_render_without_nan_or_warnings(saliency, blend):
 def test_widget_grid_and_cli_show_the_same_pixels(tmp_path):
     """One selection, three views: the widget's overlay panel, the grid figure and the CLI's PNG."""
     from saliency_widgets.widget import SaliencyWidget
+    from saliency_widgets.widget.testing import shown
 
     samples = zoo.load_samples(16)
     references = {
@@ -189,7 +190,7 @@ def test_widget_grid_and_cli_show_the_same_pixels(tmp_path):
         widget.select(image=image)
         widget.wait()
         assert widget.selection["class_index"] == result.indices[image, 0]
-        panel = Image.open(io.BytesIO(widget._ui.overlay_panel.image.value))
+        panel = Image.open(io.BytesIO(shown(widget).overlay.png))
         widget_pixels = np.asarray(panel)[::4, ::4]  # 64 px shown at 256: 4x nearest
     finally:
         widget.close()

@@ -1,28 +1,113 @@
-"""What the widget shows, redrawn from the state: panels, titles, class rows, status line.
+"""What the widget shows, as plain data made from the state: the view model.
 
-Every method here runs with the state's lock held (by the caller), on whichever thread changed
-the state; the lock is what makes a redraw of an old selection impossible after a newer one.
+:class:`Display` reads an :class:`~saliency_widgets.widget._state.ExplorerState` and returns a
+:class:`ControlsView` (what every control should say) and a :class:`PicturesView` (titles, PNGs,
+error, compare panels, status line); the controls render them. Nothing here holds or touches a
+widget. Every method runs with the state's lock held (by the caller), so a view made of an old
+selection can never be rendered after a newer one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import html
-import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from saliency_widgets import render
 from saliency_widgets.widget import _compute
 from saliency_widgets.widget._images import Pictures
-from saliency_widgets.widget._layout import Controls
-from saliency_widgets.widget._state import ExplorerState, MapJob, MapKey
+from saliency_widgets.widget._state import ExplorerState, MapKey, Selection, ViewOptions
 from saliency_widgets.widget._view import PictureRenderer
 
 
+@dataclass(frozen=True)
+class PictureView:
+    """One titled picture.
+
+    Attributes:
+        title: Plain text over the picture.
+        png: The picture.
+        detail: Hover text of the title (what exactly is shown); the title when empty.
+    """
+
+    title: str
+    png: bytes
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class ClassesView:
+    """The class picker of the current image.
+
+    Attributes:
+        scores: Probabilities (raw scores for ``activation="none"``) of the image, ``None``
+            when it could not be predicted.
+        top: Its top-K classes, best first.
+        selected: The selected class.
+        true_label: The image's label, or ``None``.
+        activation: ``"softmax"``, ``"sigmoid"`` or ``"none"``.
+    """
+
+    scores: Sequence[float] | None
+    top: tuple[int, ...]
+    selected: int | None
+    true_label: int | None
+    activation: str
+
+
+@dataclass(frozen=True)
+class ControlsView:
+    """What every control shows: the selection, the display options and the compare mode.
+
+    Attributes:
+        selection: The current selection.
+        options: The display options.
+        compare: The compare mode.
+        failed: Images the model could not process.
+        classes: The class picker.
+        class_names: Class names by index (empty until the model tells how many there are).
+        started: Whether the start-up forward pass is done (its progress bar is then hidden).
+    """
+
+    selection: Selection
+    options: ViewOptions
+    compare: str
+    failed: frozenset[int]
+    classes: ClassesView
+    class_names: tuple[str, ...]
+    started: bool
+
+
+@dataclass(frozen=True)
+class PicturesView:
+    """The pictures of the current view and the lines around them.
+
+    Attributes:
+        image: The image as given.
+        map: The colour-mapped map (a placeholder while it is computed).
+        overlay: The map over the image; its ``detail`` names the view and whether it is
+            ``ready``, ``pending`` or ``failed``.
+        colour_bar: The colour table as a bar.
+        scale_hint: What full colour stands for (``""`` while there is no map).
+        error: The model's error for this view, or ``None``.
+        compare: Side-by-side panels in compare mode (empty otherwise).
+        status: The status line (HTML).
+    """
+
+    image: PictureView
+    map: PictureView
+    overlay: PictureView
+    colour_bar: bytes
+    scale_hint: str
+    error: str | None
+    compare: tuple[PictureView, ...]
+    status: str
+
+
 class Display:
-    """Draws an :class:`ExplorerState` into the widget's :class:`Controls`.
+    """Makes the view model of an :class:`ExplorerState`.
 
     Args:
         state: The state to show.
@@ -31,6 +116,7 @@ class Display:
         labels: True class per image, or ``None``.
         class_names: Class names (``None`` until the model tells how many classes it has).
         activation: How scores become probabilities (``"softmax"``, ``"sigmoid"``, ``"none"``).
+        compare_size: Side of the compare panels' pictures, in pixels.
     """
 
     def __init__(
@@ -41,6 +127,7 @@ class Display:
         labels: np.ndarray | None,
         class_names: Sequence[str] | None,
         activation: str,
+        compare_size: int,
     ) -> None:
         self.state = state
         self.pictures = pictures
@@ -48,20 +135,8 @@ class Display:
         self.labels = labels
         self.class_names = None if class_names is None else list(class_names)
         self.activation = activation
+        self.compare_size = compare_size
         self.probabilities: np.ndarray | None = None
-        self.running: MapJob | None = None
-        self.notice = ""
-        self._syncing_thread: int | None = None
-        self.ui: Controls | None = None
-
-    @property
-    def syncing(self) -> bool:
-        """Whether *this thread* is setting the controls (their events must then be ignored).
-
-        Per thread: a user's change that arrives on the kernel's thread while the worker thread
-        syncs the controls is a real event, not an echo.
-        """
-        return self._syncing_thread == threading.get_ident()
 
     def label(self, image: int) -> int | None:
         """The true class of ``image``, if labels were given."""
@@ -91,93 +166,99 @@ class Display:
         """``(map or None, title, key)`` of the current view: one, or one per compared item."""
         state = self.state
         selection = state.selection
-        if selection.class_index is None or selection.image in state.image_errors:
+        class_index = selection.class_index
+        if class_index is None or selection.image in state.image_errors:
             return []
-        image, sign = selection.image, selection.sign
+        image, method, sign = selection.image, selection.method, selection.sign
+        keys: list[MapKey]
         if state.compare == "classes":
-            classes = list(dict.fromkeys(state.classes_for(image, selection.class_index)))
-            keys = [(image, c, selection.method, sign) for c in classes]
+            classes = list(dict.fromkeys(state.classes_for(image, class_index)))
+            keys = [(image, c, method, sign) for c in classes]
             titles = [self.class_title(image, c) for c in classes]
         elif state.compare == "methods":
-            keys = [(image, selection.class_index, m, sign) for m in state.compare_methods]
+            keys = [(image, class_index, m, sign) for m in state.compare_methods]
             titles = [_compute.method_label(m) for m in state.compare_methods]
         else:
-            keys = [selection.key()]
+            keys = [(image, class_index, method, sign)]
             titles = [
-                f"{self.class_title(image, selection.class_index)} · "
-                f"{_compute.method_label(selection.method)} ({sign})"
+                f"{self.class_title(image, class_index)} · {_compute.method_label(method)} ({sign})"
             ]
         return [(state.cache.get(k), t, k) for k, t in zip(keys, titles, strict=True)]
 
-    def sync_controls(self) -> None:
-        """Makes every control show the current selection, without firing their events."""
+    def controls(self) -> ControlsView:
+        """What the controls show for the current state."""
         state = self.state
         selection = state.selection
-        self._syncing_thread = threading.get_ident()
-        try:
-            self.ui.sync(selection, set(state.image_errors))
-            scores = None
-            if self.probabilities is not None and selection.image not in state.image_errors:
-                scores = self.probabilities[selection.image]
-            top = [] if state.top is None else [int(c) for c in state.top[selection.image]]
-            self.ui.classes.update(
-                scores, top, selection.class_index, self.label(selection.image), self.activation
-            )
-        finally:
-            self._syncing_thread = None
-
-    def refresh(self) -> None:
-        """Redraws the pictures, the error box, the compare panels and the status line."""
-        ui, renderer, state = self.ui, self.renderer, self.state
-        selection = state.selection
         image = selection.image
+        scores = None
+        if self.probabilities is not None and image not in state.image_errors:
+            scores = [float(p) for p in self.probabilities[image]]
+        top = () if state.top is None else tuple(int(c) for c in state.top[image])
+        classes = ClassesView(
+            scores, top, selection.class_index, self.label(image), self.activation
+        )
+        return ControlsView(
+            selection,
+            state.view,
+            state.compare,
+            frozenset(state.image_errors),
+            classes,
+            tuple(self.class_names or ()),
+            state.started,
+        )
+
+    def pictures_view(self) -> PicturesView:
+        """The pictures, error, compare panels and status line of the current state."""
+        renderer, state = self.renderer, self.state
+        selection = state.selection
+        image, options = selection.image, state.view
+        cmap, alpha, blend, clip = options.cmap, options.alpha, options.blend, options.clip
         failure = state.failure(image, selection.method, selection.sign)
         key = selection.key()
         saliency = None if key is None else state.cache.get(key)
-        cmap, alpha, blend, clip = ui.cmap.value, ui.alpha.value, ui.blend.value, ui.clip.value
         picture = renderer.picture(image)
         ready = "ready" if saliency is not None else ("failed" if failure else "pending")
         view_id = (
             f"image {image} · class {selection.class_index} · {selection.method} · "
             f"{selection.sign} · {ready}"
         )
-        if saliency is not None:
+        if key is not None and saliency is not None:
             map_png = renderer.saliency(key, saliency, cmap, clip)
             overlay_png = renderer.overlay(key, image, saliency, alpha, cmap, blend, clip)
             map_title = f"{_compute.method_label(selection.method)} ({selection.sign})"
-            overlay_title = self.class_title(image, selection.class_index)
+            overlay_title = self.class_title(image, key[1])
             hint = render.scale_hint(saliency, clip)
         else:
             map_png = renderer.placeholder(image)
             overlay_png = picture if failure is None else map_png
             map_title = overlay_title = "—" if failure else "computing…"
             hint = ""
-        size = ui.compare_size
-        compared = [
-            (
+        size = self.compare_size
+        compared = tuple(
+            PictureView(
                 title,
                 renderer.placeholder(image, size)
                 if m is None
                 else renderer.overlay(k, image, m, alpha, cmap, blend, clip, size),
             )
             for m, title, k in ([] if state.compare == "single" else self.panels())
-        ]
-        with contextlib.ExitStack() as stack:
-            for part in ui.view_widgets():
-                stack.enter_context(part.hold_sync())
-            ui.image_panel.show(self.image_title(image), picture)
-            ui.map_panel.show(map_title, map_png)
-            ui.map_panel.show_scale(renderer.colour_bar(cmap), hint)
-            ui.overlay_panel.show(overlay_title, overlay_png, view_id)
-            ui.show_error(failure)
-            ui.show_compare(compared)
-            ui.status.value = self.status_html()
+        )
+        return PicturesView(
+            image=PictureView(self.image_title(image), picture),
+            map=PictureView(map_title, map_png),
+            overlay=PictureView(overlay_title, overlay_png, view_id),
+            colour_bar=renderer.colour_bar(cmap),
+            scale_hint=hint,
+            error=failure,
+            compare=compared,
+            status=self.status_html(),
+        )
 
     def status_html(self) -> str:
         """The status line: what is being computed, or that the view is ready."""
         state = self.state
         selection = state.selection
-        running = self.running
+        running = state.running
         count = len(self.pictures)
         if not state.started:
             text, colour = f"Predicting {count} images…", "#555"
@@ -196,10 +277,10 @@ class Display:
             if running is not None:
                 text += f" · prefetching image {running.image}…"
             colour = "#1b5e20"
-        if self.notice:
-            text, colour = self.notice, "#e65100"
+        if state.notice:
+            text, colour = state.notice, "#e65100"
         text = html.escape(text, quote=False)
         return f"<span class='sw-status' style='color:{colour}'>{text}</span>"
 
 
-__all__ = ["Display"]
+__all__ = ["ClassesView", "ControlsView", "Display", "PictureView", "PicturesView"]

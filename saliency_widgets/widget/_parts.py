@@ -6,6 +6,7 @@ composite :class:`~saliency_widgets.widget.SaliencyWidget` wires them to the sta
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Callable, Sequence
@@ -60,6 +61,7 @@ class ThumbnailStrip(widgets.VBox):
             image = widgets.Image(format="png", layout=widgets.Layout(grid_area="1 / 1"))
             image.layout.width = image.layout.height = side
             image.layout.object_fit = "contain"
+            image.add_class("sw-thumb-image")
             button = widgets.Button(
                 layout=widgets.Layout(grid_area="1 / 1", width=side, height=side, padding="0")
             )
@@ -72,6 +74,7 @@ class ThumbnailStrip(widgets.VBox):
                     grid_template_columns=side, grid_template_rows=side, border=NO_MARK
                 ),
             )
+            cell.add_class("sw-thumb-cell")
             self._cells.append(cell)
             self._images.append(image)
             self._buttons.append(button)
@@ -81,7 +84,10 @@ class ThumbnailStrip(widgets.VBox):
             button.layout = widgets.Layout(width="36px")
         self._previous.on_click(lambda _: self.show_page(self.page - 1))
         self._next.on_click(lambda _: self.show_page(self.page + 1))
+        self._previous.add_class("sw-previous-page")
+        self._next.add_class("sw-next-page")
         self._page_label = widgets.Label()
+        self._page_label.add_class("sw-page")
         pager = widgets.HBox([self._previous, self._page_label, self._next])
         pager.layout.display = "flex" if self.pages > 1 else "none"
         grid = widgets.GridBox(
@@ -91,6 +97,7 @@ class ThumbnailStrip(widgets.VBox):
             ),
         )
         super().__init__([grid, pager])
+        self.add_class("sw-thumbs")
         self.show_page(0)
 
     def _clicked(self, slot: int) -> None:
@@ -153,6 +160,7 @@ class ClassRow(widgets.HBox):
         self.text = widgets.Label(layout=widgets.Layout(width="64px"))
         self.note = widgets.Label(layout=widgets.Layout(width="60px"))
         super().__init__([self.button, self.bar, self.text, self.note])
+        self.add_class("sw-class-row")
 
     def show(
         self, class_index: int, name: str, score: float, activation: str, notes: Sequence[str]
@@ -197,7 +205,7 @@ class ClassPicker(widgets.VBox):
         self.names = list(names)
         self._on_pick = on_pick
         self._on_unknown = on_unknown
-        self.rows = [ClassRow(lambda i=i: self._row_clicked(i)) for i in range(k + 2)]
+        self.rows = [ClassRow(functools.partial(self._row_clicked, i)) for i in range(k + 2)]
         self.other = widgets.Combobox(
             placeholder="another class: name or index",
             continuous_update=False,
@@ -258,15 +266,16 @@ class ClassPicker(widgets.VBox):
             true_label: The image's label, marked "✓ true", or ``None``.
             activation: ``"softmax"``, ``"sigmoid"`` or ``"none"``.
         """
-        shown: list[int] = [] if scores is None else [int(c) for c in top]
-        for extra in (true_label, selected):
-            if scores is not None and extra is not None and extra not in shown:
-                shown.append(int(extra))
+        values: Sequence[float] = () if scores is None else scores
+        shown: list[int] = []
+        if scores is not None:
+            extras = [int(c) for c in (true_label, selected) if c is not None]
+            shown = list(dict.fromkeys([*(int(c) for c in top), *extras]))
         for row, class_index in zip(self.rows, shown, strict=False):
             notes = ["✓ true"] if class_index == true_label else []
             if class_index not in top:
                 notes.append("(not top)")
-            row.show(class_index, self.names[class_index], scores[class_index], activation, notes)
+            row.show(class_index, self.names[class_index], values[class_index], activation, notes)
             row.button.button_style = "primary" if class_index == selected else ""
         for row in self.rows[len(shown) :]:
             row.hide()

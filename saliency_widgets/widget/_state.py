@@ -1,24 +1,21 @@
-"""The widget's state without the widgets: selection, predictions, map cache, job planning, worker.
+"""The widget's state without the widgets: selection, options, predictions, cache, planning.
 
-The worker thread never runs a queue of stale requests. It asks :meth:`ExplorerState.next_job`
-what the *current* selection still lacks, computes that, and asks again: when the user clicks
-faster than the model computes, intermediate selections are simply never computed, and the
-view is always redrawn from the current selection (latest wins).
+The worker thread (:mod:`._worker`) never runs a queue of stale requests. It asks
+:meth:`ExplorerState.next_job` what the *current* selection still lacks, computes that, and
+asks again: when the user clicks faster than the model computes, intermediate selections are
+simply never computed, and the view is always redrawn from the current selection (latest wins).
 """
 
 from __future__ import annotations
 
 import collections
-import logging
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from saliency_widgets import display
 from saliency_widgets.targets import top_k
-
-logger = logging.getLogger(__name__)
 
 MapKey = tuple[int, int, str, str]
 """``(image, class_index, method, sign)``: everything that determines a map."""
@@ -45,6 +42,23 @@ class Selection:
         if self.class_index is None:
             return None
         return (self.image, self.class_index, self.method, self.sign)
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """How maps are drawn: presentation only, so changing them never recomputes a map.
+
+    Attributes:
+        cmap: Colour map name.
+        alpha: Overlay opacity in ``[0, 1]``.
+        blend: Blend mode, one of :data:`saliency_widgets.display.BLENDS`.
+        clip: Percentile of each map drawn at full colour, in ``(0, 100]``.
+    """
+
+    cmap: str = display.DEFAULT_CMAP
+    alpha: float = display.DEFAULT_ALPHA
+    blend: str = display.DEFAULT_BLEND
+    clip: float = display.DEFAULT_CLIP
 
 
 @dataclass(frozen=True)
@@ -122,7 +136,10 @@ class MapCache:
 
 
 class ExplorerState:
-    """Selection, predictions, cache and failures of one widget, and what to compute next.
+    """Everything one widget shows, without widgets, and what to compute next.
+
+    Selection, display options, compare mode, predictions, cache, failures, the running job
+    and the status notice all live here.
 
     Every method is safe to call from any thread; :attr:`lock` (re-entrant) also serialises the
     widget's redraws, so that a redraw of an old selection can never land after a newer one.
@@ -132,14 +149,27 @@ class ExplorerState:
         selection: The initial selection.
         k: How many top classes per image get maps (and rows in the class picker).
         prefetch: Whether neighbouring images are computed in the background.
+        view: The initial display options.
     """
 
-    def __init__(self, count: int, selection: Selection, k: int, prefetch: bool = True) -> None:
+    def __init__(
+        self,
+        count: int,
+        selection: Selection,
+        k: int,
+        prefetch: bool = True,
+        view: ViewOptions | None = None,
+    ) -> None:
         self.count = count
         self.k = k
         self.prefetch = prefetch
         self.lock = threading.RLock()
         self.selection = selection
+        self.view = view or ViewOptions()
+        self.notice = ""
+        """A message for the status line (a class name that names nothing), until the next
+        selection."""
+        self.running: MapJob | None = None
         self.compare = "single"
         self.compare_methods: tuple[str, ...] = ()
         self.cache = MapCache()
@@ -173,30 +203,52 @@ class ExplorerState:
             return None
         return int(self.top[image, 0])
 
-    def select(self, **changes: object) -> Selection:
-        """Changes the selection (already validated).
+    def select(
+        self,
+        image: int | None = None,
+        class_index: int | None = None,
+        method: str | None = None,
+        sign: str | None = None,
+    ) -> Selection:
+        """Changes the selection (already validated; ``None`` leaves a field as it is).
 
-        Changing the image without naming a class selects that image's predicted class.
+        Changing the image without naming a class selects that image's predicted class; any
+        selection clears the status notice.
 
         Returns:
             The new selection.
         """
         with self.lock:
-            image_changed = "image" in changes and changes["image"] != self.selection.image
-            if image_changed and "class_index" not in changes:
-                changes["class_index"] = self.top_class(int(changes["image"]))
-            if "image" in changes:  # a click on an image retries what failed on it
-                image = changes["image"]
+            current = self.selection
+            if image is not None:  # a click on an image retries what failed on it
                 self.failures = {k: v for k, v in self.failures.items() if k[0] != image}
-            self.selection = replace(self.selection, **changes)
+                if class_index is None and image != current.image:
+                    current = replace(current, class_index=self.top_class(image))
+            self.selection = Selection(
+                current.image if image is None else image,
+                current.class_index if class_index is None else class_index,
+                method or current.method,
+                sign or current.sign,
+            )
+            self.notice = ""
             return self.selection
+
+    def set_view(self, view: ViewOptions) -> None:
+        """Changes the display options (already validated)."""
+        with self.lock:
+            self.view = view
 
     def classes_for(self, image: int, extra: int | None = None) -> tuple[int, ...]:
         """The classes one engine call explains for ``image``: the top-K, then ``extra``.
 
         The tuple always has ``min(K + 1, L)`` entries (padded with the top class), so the
         engine compiles one function per method and reuses it for every call.
+
+        Raises:
+            RuntimeError: Before the start-up predictions are known.
         """
+        if self.top is None or self.scores is None:
+            raise RuntimeError("classes_for() called before the start-up predictions")
         top = [int(c) for c in self.top[image]]
         width = min(self.k + 1, self.scores.shape[1])
         if extra is not None and extra not in top:
@@ -254,85 +306,11 @@ class ExplorerState:
             self.failures[(job.image, job.method, job.sign)] = message
 
 
-class Worker:
-    """One daemon thread that runs whatever a planner says is missing, until nothing is.
-
-    Args:
-        plan: Returns the next job (a callable) or ``None``; called on the worker thread.
-        name: Thread name.
-    """
-
-    def __init__(self, plan: Callable[[], Callable[[], None] | None], name: str) -> None:
-        self._plan = plan
-        self._condition = threading.Condition()
-        self._woken = False
-        self._idle = True
-        self._closed = False
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
-        self._thread.start()
-
-    def wake(self) -> None:
-        """Tells the worker that the state changed (cheap; safe from any thread)."""
-        with self._condition:
-            self._woken = True
-            self._condition.notify_all()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Blocks until the worker has nothing left to do.
-
-        Args:
-            timeout: Seconds to wait at most (``None``: no limit).
-
-        Returns:
-            Whether the worker is idle (``False`` on timeout).
-
-        Raises:
-            RuntimeError: When called from the worker thread itself (it would never return).
-        """
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("wait() called from the widget's worker thread")
-        with self._condition:
-            return self._condition.wait_for(
-                lambda: (self._idle and not self._woken) or self._closed, timeout
-            )
-
-    @property
-    def busy(self) -> bool:
-        """Whether a job is running or about to."""
-        with self._condition:
-            return self._woken or not self._idle
-
-    def close(self) -> None:
-        """Stops the thread after its current job."""
-        with self._condition:
-            self._closed = True
-            self._condition.notify_all()
-
-    def _loop(self) -> None:
-        while True:
-            with self._condition:
-                while not self._woken and not self._closed:
-                    self._idle = True
-                    self._condition.notify_all()
-                    self._condition.wait()
-                if self._closed:
-                    self._idle = True
-                    self._condition.notify_all()
-                    return
-                self._woken = False
-                self._idle = False
-            self._drain()
-
-    def _drain(self) -> None:
-        while not self._closed:
-            try:
-                job = self._plan()
-                if job is None:
-                    return
-                job()
-            except Exception:  # a bug, not a model error (jobs report those): keep serving
-                logger.exception("saliency widget worker")
-                return
-
-
-__all__ = ["ExplorerState", "MapCache", "MapJob", "MapKey", "Selection", "Worker"]
+__all__ = [
+    "ExplorerState",
+    "MapCache",
+    "MapJob",
+    "MapKey",
+    "Selection",
+    "ViewOptions",
+]

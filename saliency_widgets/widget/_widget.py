@@ -8,7 +8,6 @@ can therefore never land after a newer one.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,12 +17,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from saliency_widgets import display, render
-from saliency_widgets.widget import _compute
+from saliency_widgets.widget import _checks, _compute
 from saliency_widgets.widget._display import Display
 from saliency_widgets.widget._images import load_pictures
-from saliency_widgets.widget._layout import COLOUR_MAPS, Controls
-from saliency_widgets.widget._state import ExplorerState, MapJob, Selection, Worker
+from saliency_widgets.widget._jobs import MapJobs
+from saliency_widgets.widget._layout import COLOUR_MAPS, Callbacks, Controls, descendants
+from saliency_widgets.widget._state import ExplorerState, Selection, ViewOptions
 from saliency_widgets.widget._view import PictureRenderer
+from saliency_widgets.widget._worker import Worker
 
 
 class SaliencyWidget(widgets.VBox):
@@ -103,33 +104,40 @@ class SaliencyWidget(widgets.VBox):
         self._pictures = load_pictures(images)
         count = len(self._pictures)
         self._model = model
-        self._predictor = _compute.Predictor(model)
-        self._preprocess = preprocess
-        labels = _checked_labels(labels, count, self._predictor.units)
-        names = _checked_names(class_names, self._predictor.units)
+        predictor = _compute.Predictor(model)
+        labels = _checks.checked_labels(labels, count, predictor.units)
+        names = _checks.checked_names(class_names, predictor.units)
         _compute.recipe(method, sign)  # validates both
-        for name, value in (("top_k", top_k), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        self._batch_size = _checks.checked_positive("batch_size", batch_size)
         display.check(clip=clip, blend=blend, alpha=alpha)
-        self._batch_size = batch_size
-        self._inputs: list[np.ndarray | None] = [None] * count
-        self._state = ExplorerState(count, Selection(0, None, method, sign), top_k, prefetch)
+        options = ViewOptions(cmap or render.DEFAULT_CMAP, float(alpha), blend, float(clip))
+        top_k = _checks.checked_positive("top_k", top_k)
+        selection = Selection(0, None, method, sign)
+        self._state = ExplorerState(count, selection, top_k, prefetch, options)
         self._state.compare_methods = tuple(_compute.method_names())
-        self._renderer = PictureRenderer(self._pictures, view_size, thumbnail_size)
+        renderer = PictureRenderer(self._pictures, view_size, thumbnail_size)
+        compare_size = max(view_size // 2, 64)
         self._display = Display(
-            self._state, self._pictures, self._renderer, labels, names, self._predictor.activation
-        )
-        self._startup_pending = True
-        self._ui = Controls(self, count, top_k, per_page, thumbnail_size, view_size)
-        self._ui.set_initial(method, sign, cmap or render.DEFAULT_CMAP, alpha, blend, float(clip))
-        self._display.ui = self._ui
+            self._state, self._pictures, renderer, labels, names, predictor.activation,
+            compare_size,
+        )  # fmt: skip
+        callbacks = Callbacks(
+            select=self.select, step=self._step, view=self._set_view, compare=self._set_compare,
+            unknown_class=self._unknown_class, export=self._export,
+            thumbnail=renderer.thumbnail, tooltip=self._display.image_title,
+        )  # fmt: skip
+        self._ui = Controls(
+            count, top_k, names or [], options, callbacks, per_page, thumbnail_size, view_size,
+            compare_size,
+        )  # fmt: skip
         self.children = self._ui.children
         self.add_class("saliency-widget")
-        with self._state.lock:
-            self._display.sync_controls()
-            self._display.refresh()
-        self._worker = Worker(self._plan, name="saliency-widget")
+        self._redraw(controls=True)
+        self._jobs = MapJobs(
+            model, predictor, self._pictures, preprocess, batch_size, self._display,
+            progress=self._ui.show_progress, redraw=self._redraw, status=self._show_status,
+        )  # fmt: skip
+        self._worker = Worker(self._jobs.plan, name="saliency-widget")
         self._worker.wake()
 
     # Public API ---------------------------------------------------------------------------
@@ -180,12 +188,16 @@ class SaliencyWidget(widgets.VBox):
         Raises:
             ValueError: For an index out of range or an unknown method or sign mode.
         """
-        changes = self._validated(image, class_index, method, sign)
+        names = self._display.class_names
+        image = _checks.checked_index("image", image, len(self._pictures))
+        limit = len(names) if names else None
+        class_index = _checks.checked_index("class_index", class_index, limit)
+        if method is not None or sign is not None:
+            current = self._state.selection
+            _compute.recipe(method or current.method, sign or current.sign)  # validates
         with self._state.lock:
-            self._display.notice = ""
-            self._state.select(**changes)
-            self._display.sync_controls()
-            self._display.refresh()
+            self._state.select(image, class_index, method, sign)
+            self._redraw(controls=True)
         self._worker.wake()
 
     def wait(self, timeout: float | None = None) -> None:
@@ -234,21 +246,17 @@ class SaliencyWidget(widgets.VBox):
         with self._state.lock:
             rows = [(m, title) for m, title, _ in self._display.panels() if m is not None]
             image = self._state.selection.image
-            ui = self._ui
-            options = {
-                "alpha": ui.alpha.value,
-                "cmap": ui.cmap.value,
-                "blend": ui.blend.value,
-                "clip": ui.clip.value,
-            }
-        original = self._pictures.originals[image]
+            view = self._state.view
         return render.render_grid(
-            [original] * len(rows),
+            [self._pictures.originals[image]] * len(rows),
             [m for m, _ in rows],
             [title for _, title in rows],
             colour_bar=True,
             cols=3,
-            **options,
+            alpha=view.alpha,
+            cmap=view.cmap,
+            blend=view.blend,
+            clip=view.clip,
         )
 
     def to_png(self, dpi: int = 100) -> bytes:
@@ -261,18 +269,77 @@ class SaliencyWidget(widgets.VBox):
         path.write_bytes(self.to_png(dpi=dpi))
         return path
 
+    def to_html(self, methods: Sequence[str] | str | None = None) -> str:
+        """The widget's images, top-K classes and maps as an explorer that needs no kernel.
+
+        A self-contained HTML fragment (see :mod:`saliency_widgets.explorer`): thumbnails, the
+        top-K classes, the methods, sign, colour map, blend and opacity, all clickable in a
+        static page, an nbconvert export or ``IPython.display.HTML``. The maps are computed
+        for every image (one batched engine call per method), starting from the widget's
+        current display options.
+
+        Args:
+            methods: Method names (a list or ``"a,b"``); by default the current method, then
+                :data:`saliency_widgets.explorer.DEFAULT_METHODS`.
+
+        Returns:
+            The HTML text.
+
+        Raises:
+            RuntimeError: If the model failed on an image.
+            ValueError: For an unknown method.
+        """
+        from saliency_widgets import explorer
+
+        self.wait()
+        failed = [i for i, x in enumerate(self._inputs) if x is None]
+        if failed:
+            raise RuntimeError(f"the model failed on images {failed}: nothing to export")
+        with self._state.lock:
+            current = self._state.selection.method
+            compare = self._state.compare
+            options = self._state.view
+            view = {
+                "sign": self.sign,
+                "cmap": options.cmap,
+                "alpha": options.alpha,
+                "blend": options.blend,
+                "clip": options.clip,
+            }
+        names = explorer.parse_methods(methods or (current, *explorer.DEFAULT_METHODS))
+        data = explorer.explain_top_k(
+            self._model,
+            self._pictures.originals,
+            np.stack(self._inputs),
+            methods=names,
+            top_k=self._state.k,
+            class_names=self.class_names,
+            labels=self._display.labels,
+            names=self._pictures.names,
+            batch_size=self._batch_size,
+        )
+        return explorer.fragment(data, compare=compare, **view)
+
+    def save_html(self, path: str | Path, methods: Sequence[str] | str | None = None) -> Path:
+        """Writes :meth:`to_html` as a complete page that opens from disk; returns its path."""
+        from saliency_widgets import explorer
+
+        path = Path(path)
+        path.write_text(explorer.page(self.to_html(methods)), encoding="utf-8")
+        return path
+
     def clear_cache(self) -> None:
         """Forgets every computed map (the next views are computed again)."""
         with self._state.lock:
             self._state.cache.clear()
-            self._display.refresh()
+            self._redraw()
         self._worker.wake()
 
     def close(self) -> None:
         """Stops the worker and closes the widget and all its parts."""
         if hasattr(self, "_worker"):
             self._worker.close()
-        for child in _descendants(self):
+        for child in descendants(self):
             child.close()
         super().close()
 
@@ -281,160 +348,46 @@ class SaliencyWidget(widgets.VBox):
 
     # Events (main thread) -----------------------------------------------------------------
 
-    def _validated(
-        self, image: object, class_index: object, method: str | None, sign: str | None
-    ) -> dict[str, object]:
-        changes: dict[str, object] = {}
-        names = self._display.class_names
-        for name, value, limit in (
-            ("image", image, len(self._pictures)),
-            ("class_index", class_index, len(names) if names else None),
-        ):
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise ValueError(f"{name} must be an int, got {value!r}")
-            if value < 0 or (limit is not None and value >= limit):
-                raise ValueError(f"{name}={value} is out of range [0, {limit})")
-            changes[name] = int(value)
-        if method is not None or sign is not None:
-            current = self._state.selection
-            _compute.recipe(method or current.method, sign or current.sign)  # validates
-        if method is not None:
-            changes["method"] = method
-            self._ui.ensure_method(method)
-        if sign is not None:
-            changes["sign"] = sign
-        return changes
+    def _redraw(self, controls: bool = False) -> None:
+        with self._state.lock:
+            if controls:
+                self._ui.show_controls(self._display.controls())
+            self._ui.show_pictures(self._display.pictures_view())
 
-    def _control_changed(self, **changes: object) -> None:
-        if not self._display.syncing:
-            self.select(**changes)
+    def _show_status(self) -> None:
+        self._ui.show_status(self._display.status_html())
 
-    def _display_changed(self) -> None:
-        if not self._display.syncing:
-            with self._state.lock:
-                self._display.refresh()
+    @property
+    def _inputs(self) -> list[np.ndarray | None]:
+        return self._jobs.inputs
 
-    def _compare_changed(self, mode: str) -> None:
+    def _step(self, step: int) -> None:
+        self.select(image=(self._state.selection.image + step) % len(self._pictures))
+
+    def _set_view(self, options: ViewOptions) -> None:
+        with self._state.lock:
+            self._state.set_view(options)
+            self._redraw(controls=True)
+
+    def _set_compare(self, mode: str) -> None:
         with self._state.lock:
             self._state.compare = mode
-            self._display.refresh()
+            self._redraw()
         self._worker.wake()
 
     def _unknown_class(self, text: str) -> None:
         with self._state.lock:
-            self._display.notice = f"No class named {text!r}: type a class name or an index."
-            self._display.refresh()
+            self._state.notice = f"No class named {text!r}: type a class name or an index."
+            self._redraw()
 
     def _export(self) -> None:
         try:
             png = self.to_png()
         except RuntimeError as error:
-            self._ui.download.value = f"<span>{html.escape(str(error))}</span>"
+            self._ui.show_download_error(str(error))
             return
-        selection = self.selection
-        self._ui.show_download(
-            png, f"saliency-image{selection['image']}-class{selection['class_index']}.png"
-        )
-
-    # Worker thread ------------------------------------------------------------------------
-
-    def _plan(self) -> Callable[[], None] | None:
-        if self._startup_pending:
-            self._startup_pending = False
-            return self._startup
-        job = self._state.next_job()
-        return None if job is None else (lambda: self._run(job))
-
-    def _startup(self) -> None:
-        display = self._display
-
-        def progress(done: int) -> None:
-            self._ui.progress.value = done
-
-        try:
-            predictions = _compute.predict_pictures(
-                self._predictor,
-                self._pictures,
-                self._preprocess,
-                self._batch_size,
-                progress,
-                classes=len(display.class_names) if display.class_names else None,
-            )
-        except Exception as error:  # a bug in preprocessing or the model that hits everything
-            message = f"The start-up forward pass failed: {_compute.describe(error)}"
-            count = len(self._pictures)
-            predictions = _compute.Predictions(
-                [None] * count,
-                np.full((count, len(display.class_names or [None])), np.nan, np.float32),
-                dict.fromkeys(range(count), message),
-            )
-        self._inputs = predictions.inputs
-        scores = predictions.scores
-        with self._state.lock:
-            display.probabilities = render.scores_to_probabilities(scores, display.activation)
-            if display.class_names is None:
-                display.class_names = [f"class {i}" for i in range(scores.shape[1])]
-                self._ui.classes.set_names(display.class_names)
-            self._state.set_scores(scores, predictions.errors)
-            self._ui.progress.layout.display = "none"
-            display.sync_controls()
-            display.refresh()
-
-    def _run(self, job: MapJob) -> None:
-        display = self._display
-        with self._state.lock:
-            display.running = job
-            self._ui.status.value = display.status_html()
-        try:
-            maps = _compute.explain_classes(
-                self._model, self._inputs[job.image], job.classes, job.method, job.sign
-            )
-        except Exception as error:
-            message = f"Could not compute the maps: {_compute.describe(error)}"
-            self._state.record_failure(job, message)
-        else:
-            self._state.record(job, maps)
-        finally:
-            with self._state.lock:
-                display.running = None
-                if job.image == self._state.selection.image:
-                    display.refresh()
-                else:
-                    self._ui.status.value = display.status_html()
-
-
-def _checked_labels(labels: object, count: int, units: int | None) -> np.ndarray | None:
-    if labels is None:
-        return None
-    array = np.asarray(labels)
-    if array.shape != (count,) or not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"labels must be {count} class indices, got shape {array.shape}")
-    if array.size and (array.min() < 0 or (units is not None and array.max() >= units)):
-        raise ValueError(f"labels must be class indices in [0, {units}), got {array.tolist()}")
-    return array
-
-
-def _checked_names(names: Sequence[str] | None, units: int | None) -> list[str] | None:
-    if names is None:
-        return None if units is None else [f"class {i}" for i in range(units)]
-    if isinstance(names, str | bytes) or not isinstance(names, Sequence | np.ndarray):
-        hint = " (call it: class_names=f())" if callable(names) else ""
-        raise TypeError(
-            f"class_names must be a sequence of names, got {type(names).__name__}{hint}"
-        )
-    names = [str(name) for name in names]
-    if units is not None and len(names) != units:
-        raise ValueError(f"class_names has {len(names)} names but the model has {units} classes")
-    return names
-
-
-def _descendants(widget: widgets.Widget) -> list[widgets.Widget]:
-    found = []
-    for child in getattr(widget, "children", ()):
-        found += [child, *_descendants(child)]
-    return found
+        image, class_index = self._state.selection.image, self._state.selection.class_index
+        self._ui.show_download(png, f"saliency-image{image}-class{class_index}.png")
 
 
 __all__ = ["COLOUR_MAPS", "SaliencyWidget"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from saliency_widgets.widget._parts import FAILED_MARK, MARK, NO_MARK, ClassPicker, ThumbnailStrip
+from saliency_widgets.widget.testing import find
 
 
 def strip(count=10, per_page=4, picked=None):
@@ -22,27 +23,31 @@ def test_thumbnails_page_and_click(frontend):
     picked: list[int] = []
     thumbs = strip(picked=picked)
     assert thumbs.pages == 3
-    assert [image.value for image in thumbs._images] == [b"\x00", b"\x01", b"\x02", b"\x03"]
-    frontend.click(thumbs._buttons[1])
-    frontend.click(thumbs._next)
-    frontend.click(thumbs._next)
-    assert thumbs._page_label.value == "page 3 / 3" and thumbs._next.disabled
-    assert [cell.layout.visibility for cell in thumbs._cells] == ["visible"] * 2 + ["hidden"] * 2
-    frontend.click(thumbs._buttons[1])
-    frontend.click(thumbs._buttons[3])  # an empty slot does nothing
+    images = [image.value for image in find(thumbs, "sw-thumb-image")]
+    assert images == [b"\x00", b"\x01", b"\x02", b"\x03"]
+    buttons, (following,) = find(thumbs, "sw-thumb"), find(thumbs, "sw-next-page")
+    frontend.click(buttons[1])
+    frontend.click(following)
+    frontend.click(following)
+    assert find(thumbs, "sw-page")[0].value == "page 3 / 3" and following.disabled
+    cells = find(thumbs, "sw-thumb-cell")
+    assert [cell.layout.visibility for cell in cells] == ["visible"] * 2 + ["hidden"] * 2
+    frontend.click(buttons[1])
+    frontend.click(buttons[3])  # an empty slot does nothing
     assert picked == [1, 9]
-    assert thumbs._buttons[1].style.button_color == "transparent"
+    assert buttons[1].style.button_color == "transparent"
 
 
 def test_marking_the_current_and_failed_images():
     thumbs = strip()
+    cells = find(thumbs, "sw-thumb-cell")
     thumbs.mark(2, failed={1})
-    assert [cell.layout.border for cell in thumbs._cells] == [NO_MARK, FAILED_MARK, MARK, NO_MARK]
+    assert [cell.layout.border for cell in cells] == [NO_MARK, FAILED_MARK, MARK, NO_MARK]
     thumbs.mark(5)  # turns to page 2
     assert thumbs.page == 1
-    assert thumbs._cells[1].layout.border == MARK
+    assert cells[1].layout.border == MARK
     thumbs.mark(0)
-    assert thumbs._cells[2].layout.border == NO_MARK
+    assert cells[2].layout.border == NO_MARK
 
 
 def test_class_picker_rows_and_typing(frontend):

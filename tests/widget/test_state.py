@@ -7,7 +7,8 @@ import time
 
 import numpy as np
 
-from saliency_widgets.widget._state import ExplorerState, MapCache, MapJob, Selection, Worker
+from saliency_widgets.widget._state import ExplorerState, MapCache, MapJob, Selection
+from saliency_widgets.widget._worker import Worker
 
 
 def scores() -> np.ndarray:

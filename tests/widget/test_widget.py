@@ -13,6 +13,7 @@ import saliency_widgets as sw
 from saliency_widgets import display, filters, render
 from saliency_widgets.methods import METHODS, MethodSpec
 from saliency_widgets.widget import SaliencyWidget
+from saliency_widgets.widget.testing import find, shown
 
 NAMES = ["circle", "square", "triangle", "star", "cross"]
 
@@ -60,25 +61,27 @@ def test_starts_on_the_first_image_and_its_predicted_class(make, softmax_cnn, pi
     np.testing.assert_allclose(
         widget.current_map(), engine_map(softmax_cnn, pictures[0], top), atol=1e-5
     )
-    picker = widget._ui.classes
-    shown = [row.class_index for row in picker.rows if row.layout.display != "none"]
-    assert shown == list(np.argsort(-probabilities[0], kind="stable"))  # k=5 of 5 classes
-    first = picker.rows[0]
+    rows = find(widget, "sw-class-row")
+    listed = [row.class_index for row in rows if row.layout.display != "none"]
+    assert listed == list(np.argsort(-probabilities[0], kind="stable"))  # k=5 of 5 classes
+    first = rows[0]
     assert first.button.description == NAMES[top]
     assert first.button.button_style == "primary"
     assert first.text.value == f"{100 * probabilities[0, top]:.1f}%"
     assert first.bar.value == pytest.approx(probabilities[0, top])
-    true_row = next(row for row in picker.rows if row.class_index == 0)
+    true_row = next(row for row in rows if row.class_index == 0)
     assert "true" in true_row.note.value
-    assert widget._ui.progress.value == 9
-    assert widget._ui.progress.layout.display == "none"
-    assert "Ready" in widget._ui.status.value
+    (progress,) = find(widget, "sw-progress")
+    assert progress.value == 9
+    assert progress.layout.display == "none"
+    assert "Ready" in find(widget, "sw-status-line")[0].value == shown(widget).status
 
 
 def test_clicking_a_thumbnail_then_a_class_changes_the_map(make, softmax_cnn, pictures, frontend):
     widget = make()
-    before = frontend.last_value(widget._ui.overlay_panel.image)
-    frontend.click(widget._ui.thumbs._buttons[4])
+    (overlay,) = find(widget, "sw-view-overlay")
+    before = frontend.last_value(overlay)
+    frontend.click(find(widget, "sw-thumb")[4])
     widget.wait()
     probabilities = softmax(softmax_cnn, pictures)
     top = int(np.argmax(probabilities[4]))
@@ -87,17 +90,18 @@ def test_clicking_a_thumbnail_then_a_class_changes_the_map(make, softmax_cnn, pi
     np.testing.assert_allclose(
         widget.current_map(), engine_map(softmax_cnn, pictures[4], top), atol=1e-5
     )
-    after_image = frontend.last_value(widget._ui.overlay_panel.image)
+    after_image = frontend.last_value(overlay)
     assert after_image != before
     # The browser got exactly the overlay the renderer makes for this map.
     expected = render.fit_png(
         render.overlay(pictures[4], widget.current_map(), alpha=0.6, cmap="inferno"), 256
     )
     assert after_image == expected
-    assert widget._ui.thumbs._cells[4].layout.border.startswith("3px solid #")
-    assert widget._ui.thumbs._cells[0].layout.border.endswith("transparent")
+    cells = find(widget, "sw-thumb-cell")
+    assert cells[4].layout.border.startswith("3px solid #")
+    assert cells[0].layout.border.endswith("transparent")
 
-    third = widget._ui.classes.rows[2]
+    third = find(widget, "sw-class-row")[2]
     frontend.click(third.button)
     widget.wait()
     assert widget.selection["class_index"] == third.class_index != top
@@ -106,7 +110,7 @@ def test_clicking_a_thumbnail_then_a_class_changes_the_map(make, softmax_cnn, pi
         engine_map(softmax_cnn, pictures[4], third.class_index),
         atol=1e-5,
     )
-    assert frontend.last_value(widget._ui.overlay_panel.image) not in (before, after_image)
+    assert frontend.last_value(overlay) not in (before, after_image)
     assert third.button.button_style == "primary"
 
 
@@ -116,16 +120,17 @@ def test_select_from_python_moves_every_control(make, frontend):
     widget.wait()
     assert widget.selection == {"image": 6, "class_index": 1, "method": "gradients"}
     assert widget.sign == "positive"
-    assert widget._ui.sign.value == "positive"
-    assert widget._ui.thumbs.page == 1  # 6 is on the second page of four
-    assert widget._ui.caption.value == "image 7 of 9"
-    assert widget._ui.overlay_panel.detail.startswith("image 6 · class 1 · gradients")
-    frontend.set(widget._ui.sign, index=0)  # the browser sends the index of the toggle
+    (sign,) = find(widget, "sw-sign")
+    assert sign.value == "positive"
+    assert find(widget, "sw-thumbs")[0].page == 1  # 6 is on the second page of four
+    assert find(widget, "sw-caption")[0].value == "image 7 of 9"
+    assert shown(widget).overlay.detail.startswith("image 6 · class 1 · gradients")
+    frontend.set(sign, index=0)  # the browser sends the index of the toggle
     assert widget.sign == "absolute"
-    frontend.click(widget._ui.next)
+    frontend.click(find(widget, "sw-next")[0])
     assert widget.selection["image"] == 7
-    frontend.click(widget._ui.previous)
-    frontend.click(widget._ui.previous)
+    frontend.click(find(widget, "sw-previous")[0])
+    frontend.click(find(widget, "sw-previous")[0])
     assert widget.selection["image"] == 5
     with pytest.raises(ValueError, match="image=9 is out of range"):
         widget.select(image=9)
@@ -159,7 +164,7 @@ def test_signed_modes_use_signed_gradients(make, softmax_cnn, pictures):
 
 def test_typing_a_class_name_or_index(make, frontend):
     widget = make()
-    other = widget._ui.classes.other
+    (other,) = find(widget, "sw-other-class")
     frontend.set(other, value="Star")
     assert widget.selection["class_index"] == 3
     assert other.value == ""
@@ -167,7 +172,7 @@ def test_typing_a_class_name_or_index(make, frontend):
     assert widget.selection["class_index"] == 1
     frontend.set(other, value="dragon")
     assert widget.selection["class_index"] == 1
-    assert "No class named 'dragon'" in widget._ui.status.value
+    assert "No class named 'dragon'" in shown(widget).status
 
 
 def test_cache_hits_do_not_recompute(make, count_engine_calls):
@@ -177,7 +182,7 @@ def test_cache_hits_do_not_recompute(make, count_engine_calls):
     assert call["x"].shape == (1, 12, 12, 3)
     assert call["indices"].shape == (1, 3)  # top-2 + the selected class, padded
     assert call["batch_size"] == 1
-    top = [row.class_index for row in widget._ui.classes.rows[:2]]
+    top = [row.class_index for row in find(widget, "sw-class-row")[:2]]
     widget.select(class_index=top[1])
     widget.wait()
     assert len(count_engine_calls) == 1
@@ -200,8 +205,8 @@ def test_cache_hits_do_not_recompute(make, count_engine_calls):
     widget.wait()
     assert len(count_engine_calls) == 4
     widget.select(sign="absolute")
-    widget._ui.cmap.value = "gray"
-    widget._ui.alpha.value = 0.3
+    find(widget, "sw-cmap")[0].value = "gray"
+    find(widget, "sw-alpha")[0].value = 0.3
     widget.wait()
     assert len(count_engine_calls) == 4
     widget.clear_cache()
@@ -213,28 +218,30 @@ def test_blend_and_clip_controls_redraw_through_the_display_step(
     make, pictures, frontend, count_engine_calls
 ):
     widget = make(prefetch=False, blend="mask", clip=95.0)
-    ui = widget._ui
+    ((blend,), (clip,)) = find(widget, "sw-blend"), find(widget, "sw-clip")
+    ((overlay,), (map_image,)) = find(widget, "sw-view-overlay"), find(widget, "sw-view-map")
+    ((bar,), (hint,)) = find(widget, "sw-scale-bar"), find(widget, "sw-scale-hint")
     saliency = widget.current_map()
-    assert (ui.blend.value, ui.clip.value) == ("mask", 95.0)
+    assert (blend.value, clip.value) == ("mask", 95.0)
 
-    def shown(blend: str, clip: float) -> bytes:
+    def expected(blend: str, clip: float) -> bytes:
         return render.fit_png(render.overlay(pictures[0], saliency, blend=blend, clip=clip), 256)
 
-    assert ui.overlay_panel.image.value == shown("mask", 95.0)
+    assert overlay.value == expected("mask", 95.0) == shown(widget).overlay.png
     calls = len(count_engine_calls)
-    frontend.set(ui.blend, index=display.BLENDS.index("mask-image"))
-    assert ui.blend.value == "mask-image"
-    assert frontend.last_value(ui.overlay_panel.image) == shown("mask-image", 95.0)
-    assert frontend.last_value(ui.map_panel.image) == render.fit_png(
+    frontend.set(blend, index=display.BLENDS.index("mask-image"))
+    assert blend.value == "mask-image"
+    assert frontend.last_value(overlay) == expected("mask-image", 95.0)
+    assert frontend.last_value(map_image) == render.fit_png(
         render.colorize(saliency, clip=95.0), 256
     )
-    frontend.set(ui.clip, value=100.0)
-    assert frontend.last_value(ui.overlay_panel.image) == shown("mask-image", 100.0)
+    frontend.set(clip, value=100.0)
+    assert frontend.last_value(overlay) == expected("mask-image", 100.0)
     # The scale under the map: the colour table, and the value full colour stands for.
-    assert ui.map_panel.bar.value == render.colour_bar_png("inferno", 256, 10)
-    assert f"0 → {saliency.max():.3g} (the maximum)" in ui.map_panel.hint.value
-    frontend.set(ui.clip, value=99.0)
-    assert "99th percentile; higher saturates" in ui.map_panel.hint.value
+    assert bar.value == render.colour_bar_png("inferno", 256, 10)
+    assert f"0 → {saliency.max():.3g} (the maximum)" in hint.value
+    frontend.set(clip, value=99.0)
+    assert "99th percentile; higher saturates" in hint.value
     assert len(count_engine_calls) == calls  # presentation only: nothing recomputed
     overlay_axes = widget.to_figure().axes[-1]
     np.testing.assert_array_equal(
@@ -261,43 +268,41 @@ def test_latest_selection_wins_under_a_slow_model(
     widget = SaliencyWidget(model, pictures, preprocess=preprocess, prefetch=False)
     try:
         widget.wait(timeout=120)
-        shown: list[str] = []
-        overlay = widget._ui.overlay_panel
-        overlay.title.observe(lambda _: shown.append(overlay.detail), names="value")
+        drawn: list[str] = []
+        (title,) = find(widget, "sw-view-overlay-title")
+        title.observe(lambda _: drawn.append(shown(widget).overlay.detail), names="value")
         calls_before = len(count_engine_calls)
         model.hold()  # the model now computes slower than any click
         for image in range(1, 9):
             widget.select(image=image)
             time.sleep(0.01)
-        last_selected = len(shown)
+        last_selected = len(drawn)
         assert (
-            shown[-1]
+            drawn[-1]
             == f"image 8 · class {widget.selection['class_index']} · gradients · absolute · pending"
         )
         model.release()
         widget.wait(timeout=120)
         assert widget.selection["image"] == 8
-        assert shown[-1].startswith("image 8 ·") and shown[-1].endswith("ready")
+        assert drawn[-1].startswith("image 8 ·") and drawn[-1].endswith("ready")
         # Once image 8 was selected, only image 8 was ever drawn: the map of the image that was
         # being computed then was cached, never shown, and the ones in between never computed.
-        assert all(text.startswith("image 8 ·") for text in shown[last_selected - 1 :])
+        assert all(text.startswith("image 8 ·") for text in drawn[last_selected - 1 :])
         computed = [call["x"][0] for call in count_engine_calls[calls_before:]]
         assert 1 <= len(computed) <= 2
         np.testing.assert_array_equal(computed[-1], preprocess(pictures[8]))
-        if len(computed) == 2:  # the one that was running is cached for later
-            first = int(
-                np.flatnonzero([np.array_equal(computed[0], preprocess(p)) for p in pictures])[0]
-            )
-            assert (
-                widget._state.cache.get(
-                    (first, int(widget._state.top[first, 0]), "gradients", "absolute")
-                )
-                is not None
-            )
         top = int(np.argmax(widget.probabilities[8]))
         np.testing.assert_allclose(
             widget.current_map(), engine_map(model, pictures[8], top), atol=1e-5
         )
+        if len(computed) == 2:  # the one that was running is cached for later
+            first = int(
+                np.flatnonzero([np.array_equal(computed[0], preprocess(p)) for p in pictures])[0]
+            )
+            calls = len(count_engine_calls)
+            widget.select(image=first)
+            assert widget.current_map().shape == (12, 12)
+            assert len(count_engine_calls) == calls
     finally:
         model.release()
         widget.close()
@@ -309,18 +314,21 @@ def test_images_the_model_cannot_take_show_a_message(make, pictures, softmax_cnn
     widget = make(images=images)
     widget.select(image=3)
     widget.wait()
-    assert widget._ui.error.layout.display == "block"
-    assert "image 3" in widget._ui.error.value and "NaN" in widget._ui.error.value
-    assert "could not be explained" in widget._ui.status.value
-    assert widget._ui.thumbs._cells[3].layout.border.startswith("3px solid")  # current
-    assert widget._ui.thumbs.failed == {3}
+    (error,) = find(widget, "sw-error")
+    cells = find(widget, "sw-thumb-cell")
+    assert error.layout.display == "block"
+    assert "image 3" in error.value and "NaN" in error.value
+    assert "NaN" in shown(widget).error
+    assert "could not be explained" in shown(widget).status
+    assert cells[3].layout.border.startswith("3px solid")  # current
+    assert find(widget, "sw-thumbs")[0].failed == {3}
     assert widget.probabilities is not None and np.isnan(widget.probabilities[3]).all()
     with pytest.raises(RuntimeError, match="NaN"):
         widget.current_map()
     widget.select(image=4)  # the widget stays usable
-    assert widget._ui.error.layout.display == "none"
+    assert error.layout.display == "none"
     assert widget.current_map().shape == (12, 12)
-    assert widget._ui.thumbs._cells[3].layout.border.startswith("3px dashed")
+    assert cells[3].layout.border.startswith("3px dashed")
 
 
 def test_a_failing_method_shows_its_error_and_other_methods_still_work(make, monkeypatch):
@@ -329,15 +337,16 @@ def test_a_failing_method_shows_its_error_and_other_methods_still_work(make, mon
 
     monkeypatch.setitem(METHODS, "broken", MethodSpec("broken", broken, label="Broken"))
     widget = make(prefetch=False)
-    assert ("Broken", "broken") in widget._ui.method.options
+    assert ("Broken", "broken") in find(widget, "sw-method")[0].options
     widget.select(method="broken")
     widget.wait()
-    assert "Could not compute the maps: ValueError: this method needs" in widget._ui.error.value
+    (error,) = find(widget, "sw-error")
+    assert "Could not compute the maps: ValueError: this method needs" in error.value
     with pytest.raises(RuntimeError, match="nowhere"):
         widget.current_map()
     widget.select(method="gradients")
     assert widget.current_map().max() == pytest.approx(1.0)
-    assert widget._ui.error.layout.display == "none"
+    assert error.layout.display == "none"
 
 
 def test_compare_classes_and_methods(make, monkeypatch):
@@ -345,20 +354,21 @@ def test_compare_classes_and_methods(make, monkeypatch):
     monkeypatch.setitem(METHODS, "gradients_mean", MethodSpec("gradients_mean", spec.function,
                         spec.postprocessing, {"reduce": "mean"}, "Mean gradient"))  # fmt: skip
     widget = make(top_k=3, prefetch=False)
-    widget._ui.compare.value = "classes"
+    (mode,) = find(widget, "sw-compare-mode")
+    mode.value = "classes"
     widget.wait()
-    grid = widget._ui.compare_grid
+    (grid,) = find(widget, "sw-compare-grid")
     assert grid.layout.display == "grid"
-    titles = [panel.title.value for panel in grid.children]
-    assert len(titles) == 3
+    titles = [panel.title for panel in shown(widget).compare]
+    assert len(titles) == len(find(widget, "sw-compare")) == 3
     figure = widget.to_figure()
     assert len(figure.axes) == 12  # three classes × image, map + its colour bar, overlay
-    widget._ui.compare.value = "methods"
+    mode.value = "methods"
     widget.wait()
     assert len(grid.children) == len(METHODS)
-    assert any("Mean gradient" in panel.title.value for panel in grid.children)
+    assert any("Mean gradient" in title.value for title in find(grid, "sw-compare-title"))
     assert len(widget.to_figure().axes) == 4 * len(METHODS)
-    widget._ui.compare.value = "single"
+    mode.value = "single"
     assert grid.layout.display == "none"
 
 
@@ -373,25 +383,28 @@ def test_figure_png_and_download_link(make, tmp_path, frontend):
     assert Image.open(io.BytesIO(png)).size[0] > 300
     path = widget.save_png(tmp_path / "view.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    frontend.click(widget._ui.export)
-    assert "data:image/png;base64," in widget._ui.download.value
-    assert "download='saliency-image0-class" in widget._ui.download.value
+    frontend.click(find(widget, "sw-export")[0])
+    (download,) = find(widget, "sw-download")
+    assert "data:image/png;base64," in download.value
+    assert "download='saliency-image0-class" in download.value
 
 
 def test_pages_of_thumbnails(make, softmax_cnn):
     many = np.random.default_rng(0).integers(0, 256, size=(21, 12, 12, 3), dtype=np.uint8)
     widget = make(images=many, per_page=8, prefetch=False)
-    thumbs = widget._ui.thumbs
+    (thumbs,) = find(widget, "sw-thumbs")
+    buttons = find(widget, "sw-thumb")
     assert thumbs.pages == 3
-    assert thumbs.tooltip_of(0) == "image 0"
-    frontend_next = thumbs._next
-    frontend_next.click()
-    assert thumbs.page == 1 and thumbs.tooltip_of(0) == "image 8"
-    thumbs._buttons[2].click()
+    assert buttons[0].tooltip == "image 0"
+    find(widget, "sw-next-page")[0].click()
+    assert thumbs.page == 1 and buttons[0].tooltip == "image 8"
+    assert find(widget, "sw-page")[0].value == "page 2 / 3"
+    buttons[2].click()
     assert widget.selection["image"] == 10
     thumbs.show_page(2)
-    assert thumbs._cells[4].layout.visibility == "visible"  # image 20
-    assert thumbs._cells[5].layout.visibility == "hidden"
+    cells = find(widget, "sw-thumb-cell")
+    assert cells[4].layout.visibility == "visible"  # image 20
+    assert cells[5].layout.visibility == "hidden"
     widget.select(image=0)
     assert thumbs.page == 0
 
@@ -406,7 +419,7 @@ def test_file_folder_input_and_model_without_declared_classes(
     try:
         widget.wait(timeout=120)
         assert widget.class_names == [f"class {i}" for i in range(5)]
-        assert widget._display.image_title(2) == "2 · 02.png"
+        assert find(widget, "sw-thumb")[2].tooltip == "2 · 02.png"
         assert widget.current_map().shape == (12, 12)
     finally:
         widget.close()

@@ -26,12 +26,12 @@ THUMBNAILS = 24
 """Thumbnails on the widget's first page (the notebook shows 32 images)."""
 CLASS_ROWS = 5
 """Class buttons whose order is the model's top 5 for the selected image."""
-WAIT = "import base64, json\nwidget.wait(120)"
+WAIT = "import base64, json\nfrom saliency_widgets.widget.testing import shown\nwidget.wait(120)"
 STATE = """json.dumps({
     "selection": widget.selection,
     "probabilities": widget.probabilities.tolist(),
-    "detail": widget._ui.overlay_panel.detail,
-    "overlay": base64.b64encode(widget._ui.overlay_panel.image.value).decode(),
+    "detail": shown(widget).overlay.detail,
+    "overlay": base64.b64encode(shown(widget).overlay.png).decode(),
 })"""
 
 
