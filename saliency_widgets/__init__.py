@@ -47,7 +47,18 @@ if not _tensorflow_installed():
 # Everything below is imported on first use (PEP 562): ``import saliency_widgets`` does not import
 # TensorFlow, so the command line can quiet TensorFlow's C++ log before it loads, the Sphinx
 # extension stays fork-safe, and the widget extra (ipywidgets) stays optional.
-_SUBMODULES = ("filters", "inspection", "methods", "metrics", "render", "utils", "widget", "zoo")
+_SUBMODULES = (
+    "display",
+    "filters",
+    "inspection",
+    "methods",
+    "metrics",
+    "predict",
+    "render",
+    "utils",
+    "widget",
+    "zoo",
+)
 _ATTRIBUTES = {
     "auto_jit": "saliency_widgets.engine",
     "explain": "saliency_widgets.engine",
@@ -74,7 +85,17 @@ the registered method through :func:`explain` with its registered postprocessing
 ``gradients``: Simonyan et al. 2013, with ``absolute_normalize``)."""
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers and editors
-    from saliency_widgets import filters, inspection, methods, metrics, render, utils, zoo
+    from saliency_widgets import (
+        display,
+        filters,
+        inspection,
+        methods,
+        metrics,
+        predict,
+        render,
+        utils,
+        zoo,
+    )
     from saliency_widgets import widget as widget
     from saliency_widgets.engine import auto_jit, explain, partial_explain
     from saliency_widgets.targets import top_k
