@@ -75,7 +75,8 @@ def quantise(
     scales = np.where(peak > 0, peak / steps, 1.0)
     levels = np.rint(values / scales[:, None, None]).clip(-steps, steps)
     stored = levels + (SIGNED_OFFSET if signed else 0)
-    return stored.astype(np.uint8), [float(s) for s in scales]
+    # Seven significant digits: the scales say what a step is worth; the display needs none.
+    return stored.astype(np.uint8), [float(f"{s:.7g}") for s in scales]
 
 
 def dequantise(

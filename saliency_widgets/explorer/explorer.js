@@ -108,6 +108,11 @@ function percent(p) {
   return `${(100 * p).toFixed(1)}%`;
 }
 
+/** A class's probability as a percentage, or its raw score when the model has no head. */
+function score(p, activation) {
+  return activation === "none" ? p.toFixed(2) : percent(p);
+}
+
 /** An explorer drawn into `root` from `data`; selections go to `onSelect(state)`. */
 export class ExplorerView {
   constructor(root, data, { onSelect = null } = {}) {
@@ -181,7 +186,7 @@ export class ExplorerView {
     data.images.forEach((image, i) => {
       const top = data.top[i][0];
       const truth = image.label === null ? "" : `, true class ${this.className(image.label)}`;
-      const alt = `${image.name}: predicted ${this.className(top)} ${percent(data.probabilities[i][0])}${truth}`;
+      const alt = `${image.name}: predicted ${this.className(top)} ${score(data.probabilities[i][0], data.activation)}${truth}`;
       const input = element("input", { type: "radio", name: `${id}-image`, value: i, "aria-label": alt });
       input.addEventListener("change", () => this.select({ image: i, rank: 0 }));
       const mark = image.label !== null && image.label !== top ? "sw-wrong" : "";
@@ -272,7 +277,7 @@ export class ExplorerView {
       return element("label", { class: "sw-class" }, [
         input,
         element("span", { class: "sw-name", text: this.className(index) }),
-        element("span", { class: "sw-p", text: data.activation === "none" ? p.toFixed(2) : percent(p) }),
+        element("span", { class: "sw-p", text: score(p, data.activation) }),
         truth,
         bar,
       ]);
@@ -317,7 +322,7 @@ export class ExplorerView {
       const pixels = blend(image.data, image.width, image.height, level, w, h, state.blend, state.alpha, table);
       const index = data.top[state.image][panel.rank];
       const method = this.method(panel.method);
-      const name = `${this.className(index)} ${percent(data.probabilities[state.image][panel.rank])}`;
+      const name = `${this.className(index)} ${score(data.probabilities[state.image][panel.rank], data.activation)}`;
       const text = `${method.label} saliency of ${data.images[state.image].name} for class ${name}, ${state.sign} values`;
       const canvas = element("canvas", {
         class: "sw-overlay", width: image.width, height: image.height, role: "img", "aria-label": text,

@@ -84,9 +84,6 @@ def explorer_directive(base: type) -> type:
             options = {
                 name: paths.normalise(settings[name].text) for name in names if name in settings
             }
-            from saliency_widgets.explorer._sources import explorer_options
-
-            explorer_options(options)  # a bad option warns before anything is computed
             payload.update(
                 kind="explorer",
                 options=options,

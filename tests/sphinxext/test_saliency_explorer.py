@@ -90,3 +90,59 @@ def test_unused_explorer_files_are_pruned(project, build):
     build(srcdir)
     after = set(cache_files(srcdir))
     assert len(after) == 2 and len(before & after) == 1  # the changed one replaced, not added
+
+
+CACHED_BUILD = """
+import sys
+from sphinx.cmd.build import build_main
+status = build_main(sys.argv[1:])
+print("tensorflow loaded:", "tensorflow" in sys.modules)
+sys.exit(status)
+"""
+
+
+def test_parallel_build_then_a_cached_one_without_tensorflow(project, sphinx_build):
+    import os
+    import subprocess
+    import sys
+
+    srcdir = project("saliency-explorer")
+    (srcdir / "problems.rst").unlink()
+    index = srcdir / "index.rst"
+    index.write_text(index.read_text().replace(".. toctree::\n\n   problems\n", ""))
+    (srcdir / "second.rst").write_text(
+        "Second\n======\n\n.. saliency-explorer::\n   :images: images/b*.png\n"
+        "   :methods: gradients\n"
+    )
+    index.write_text(index.read_text() + "\n.. toctree::\n\n   second\n")
+    out = srcdir / "_build" / "html"
+    doctrees = srcdir / "_build" / "doctrees"
+    result = sphinx_build("-j", "2", "-W", "-b", "html", "-d", str(doctrees), str(srcdir), str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert len(COMPUTED.findall(result.stdout)) == 3
+    assert len(payloads((out / "second.html").read_text())) == 1
+    files = cache_files(srcdir)
+    repo = Path(__file__).resolve().parents[2]
+    again = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CACHED_BUILD,
+            "-E",
+            "-b",
+            "html",
+            "-d",
+            str(doctrees),
+            str(srcdir),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "saliency-explorer: computed" not in again.stdout
+    assert "tensorflow loaded: False" in again.stdout
+    assert cache_files(srcdir) == files
