@@ -111,7 +111,14 @@ def test_wheel_holds_the_extension_and_the_package_data(wheel: Path):
     # ``sphinxext`` is a namespace shared with other projects: we ship no __init__ for it
     assert "sphinxext/__init__.py" not in names
     assert not [name for name in names if name.startswith("sphinxext/_saliency_grid")]
-    for name in ("py.typed", "zoo/data/shapes_cnn.keras", "zoo/data/shapes_cnn.json", "cli.py"):
+    for name in (
+        "py.typed",
+        "zoo/data/shapes_cnn.keras",
+        "zoo/data/shapes_cnn.json",
+        "cli.py",
+        "explorer/explorer.js",
+        "explorer/explorer.css",
+    ):
         assert f"saliency_widgets/{name}" in names
     assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert not [name for name in names if name.startswith(("tests/", "docs/", "benchmarks/"))]
@@ -246,6 +253,32 @@ def test_installed_cli_renders_a_grid(user_venv: Path, outside: Path, tmp_path: 
     )
     pixels = np.asarray(Image.open(target).convert("RGB"), dtype=np.float32)
     assert pixels.shape[1] > 200 and pixels.std() > 20
+
+
+def test_installed_cli_writes_an_explorer_page_with_the_packaged_script(
+    user_venv: Path, outside: Path, tmp_path: Path
+):
+    target = tmp_path / "explorer.html"
+    _run(
+        user_venv / "bin" / "saliency-widgets",
+        "explore",
+        "--model",
+        outside / "model.keras",
+        "--images",
+        outside / "images",
+        "--methods",
+        "gradients,gradcam",
+        "--out",
+        target,
+        cwd=tmp_path,
+    )
+    page = target.read_text()
+    script = (
+        _site_packages(user_venv) / "saliency_widgets" / "explorer" / "explorer.js"
+    ).read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert f'<script type="module">\n{script}' in page  # the shipped module, inlined whole
+    assert '<script type="application/json">' in page  # the maps travel inside the page
 
 
 WIDGET_CELL = """\
