@@ -12,6 +12,7 @@ import json
 from importlib import resources
 from typing import Any
 
+from saliency_widgets import display
 from saliency_widgets.explorer._data import ExplorerData
 from saliency_widgets.explorer._encode import DEFAULT_STEPS, payload
 
@@ -35,10 +36,10 @@ def fragment(
     data: ExplorerData,
     *,
     sign: str = "absolute",
-    cmap: str = "inferno",
-    alpha: float = 0.6,
-    blend: str = "heat",
-    clip: float = 99.0,
+    cmap: str = display.DEFAULT_CMAP,
+    alpha: float = display.DEFAULT_ALPHA,
+    blend: str = display.DEFAULT_BLEND,
+    clip: float = display.DEFAULT_CLIP,
     compare: str = "single",
     cmaps: tuple[str, ...] = COLOUR_MAPS,
     steps: int = DEFAULT_STEPS,
@@ -63,8 +64,6 @@ def fragment(
         ValueError: For an unknown sign, blend, colour map or compare mode, or values out of
             range.
     """
-    from saliency_widgets import display
-
     display.check(clip=clip, blend=blend, alpha=alpha)
     signed = all(method.signed for method in data.methods)
     if sign not in (display.SIGNS if signed else ("absolute",)):
