@@ -24,8 +24,12 @@ def shapes_model() -> keras.Model:
 
 
 @functools.cache
-def shapes_batch(n: int = 24) -> Batch:
-    """The first ``n`` held-out images the bundled model classifies correctly."""
+def shapes_batch(n: int = 64) -> Batch:
+    """The first ``n`` held-out images the bundled model classifies correctly.
+
+    64 rather than fewer: on flat objects the bundled model's maps beat a point at the image
+    centre by only a few points (docs/bundled_model.rst), which two dozen images cannot resolve.
+    """
     samples = zoo.load_samples(2 * n)
     x = zoo.preprocess(samples.images)
     correct = np.asarray(shapes_model()(x)).argmax(-1) == samples.labels

@@ -81,7 +81,8 @@ def pointing_table(
         batch_size: Images per compiled call.
 
     Returns:
-        ``{method: {"all": rate, fill_style: rate, ..., "n": count}}`` over correct predictions.
+        ``{method: {"all": rate, fill_style: rate, ..., "n": count}}`` over correct predictions,
+        with a ``"centre"`` row: the rates of a map that always points at the image centre.
     """
     import saliency_widgets as sw
     from saliency_widgets import metrics
@@ -91,18 +92,23 @@ def pointing_table(
     keep = np.flatnonzero(predicted == shapes.labels)
     fills = shapes.fills[keep] if shapes.fills is not None else np.zeros(keep.size, np.int8)
     table: dict[str, dict[str, float]] = {}
+
+    def rates(hits: np.ndarray) -> dict[str, float]:
+        row = {"all": float(hits.mean()), "n": int(keep.size)}
+        for code, style in enumerate(FILL_STYLES):
+            if (fills == code).any():
+                row[style] = float(hits[fills == code].mean())
+        return row
+
+    # What a map that always points at the image centre would score on the same images.
+    table["centre"] = rates(metrics.centre_baseline(shapes.masks[keep]))
     for name in methods:
         spec = sw.methods.get_method(name)
         explain = sw.partial_explain(
             spec.function, postprocessing=spec.postprocessing, **spec.params
         )
         _, maps = explain(model, x[keep], shapes.labels[keep], batch_size=batch_size, verbose=False)
-        hits = metrics.pointing_game(maps[..., 0], shapes.masks[keep])
-        row = {"all": float(hits.mean()), "n": int(keep.size)}
-        for code, style in enumerate(FILL_STYLES):
-            if (fills == code).any():
-                row[style] = float(hits[fills == code].mean())
-        table[name] = row
+        table[name] = rates(metrics.pointing_game(maps[..., 0], shapes.masks[keep]))
     return table
 
 
