@@ -40,10 +40,15 @@ EXPLORER_OPTIONS = ("methods",)
 """Options an explorer adds to the grid's."""
 
 
-def _asset_files() -> list[Path]:
-    """The browser code shipped with :mod:`saliency_widgets.explorer` (part of the output)."""
+def _explorer_files() -> list[Path]:
+    """What an explorer depends on beyond the grid's engine files.
+
+    The browser code shipped with :mod:`saliency_widgets.explorer`, and the widget's recipes
+    that decide its engine calls (the grid's engine files leave ``widget/`` out).
+    """
     found = cache.module_files("saliency_widgets.explorer")
-    return [path for path in found if path.suffix in (".js", ".css")]
+    assets = [path for path in found if path.suffix in (".js", ".css")]
+    return assets + cache.module_files("saliency_widgets.widget._compute")
 
 
 def explorer_directive(base: type) -> type:
@@ -77,7 +82,7 @@ def explorer_directive(base: type) -> type:
             settings = self._settings()
             srcdir = Path(self.env.srcdir)
             inputs, payload, files = self._inputs(settings, srcdir)
-            engine = cache.engine_files() + _asset_files()
+            engine = cache.engine_files() + _explorer_files()
             for path in [*files, *engine]:
                 self.env.note_dependency(path)
             names = GRID_OPTIONS + EXPLORER_OPTIONS
