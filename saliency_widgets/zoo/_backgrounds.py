@@ -124,14 +124,16 @@ def training_backgrounds(
     return image, kinds
 
 
-def draw_clutter(rng: np.random.Generator, image: np.ndarray, xs: np.ndarray, ys: np.ndarray):
+def draw_clutter(
+    rng: np.random.Generator, image: np.ndarray, xs: np.ndarray, ys: np.ndarray
+) -> None:
     """Draw 0–5 thin line segments, then 0–8 small blobs, in random colours, in place."""
     b, size = image.shape[:2]
-    n_lines = rng.integers(0, _MAX_LINES + 1, b)
+    n_lines = np.asarray(rng.integers(0, _MAX_LINES + 1, b))
     ends = uniform(rng, -0.1 * size, 1.1 * size, (b, _MAX_LINES, 2, 2))
     width = uniform(rng, 0.5, 1.2, (b, _MAX_LINES))
     # Blobs are tiny ellipses, far smaller than any object, so they are never a class shape.
-    n_blobs = rng.integers(0, _MAX_BLOBS + 1, b)
+    n_blobs = np.asarray(rng.integers(0, _MAX_BLOBS + 1, b))
     blob_centre = uniform(rng, 0, size, (b, _MAX_BLOBS, 2))
     blob_axes = uniform(rng, 0.8, 3.5, (b, _MAX_BLOBS, 2))
     blob_angle = uniform(rng, 0, np.pi, (b, _MAX_BLOBS))

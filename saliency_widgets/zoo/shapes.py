@@ -229,7 +229,7 @@ def _draw_objects(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Draw the objects (filled, outlined or both) and occluders over ``background``."""
     b = labels.shape[0]
-    fills = rng.choice(len(FILL_STYLES), size=b, p=_FILL_PROBABILITIES)
+    fills = np.asarray(rng.choice(len(FILL_STYLES), size=b, p=_FILL_PROBABILITIES))
     width_code = rng.integers(0, len(_OUTLINE_WIDTHS), b)
     fill_candidates = random_colours(rng, (b, 4), value=(0.1, 1.0))
     outline_candidates = random_colours(rng, (b, 4), value=(0.05, 1.0))
