@@ -43,12 +43,12 @@ def demo(out: Path, count: int = 12) -> Path:
 
     import saliency_widgets as sw
     from saliency_widgets import render, zoo
+    from saliency_widgets.predict import predict
 
     model = zoo.load_shapes_model()
     samples = zoo.load_samples(count)
     x = zoo.preprocess(samples.images)
-    logits = sw.inspection.explained_model(model).model.predict(x, verbose=0)
-    predicted = sw.top_k(logits, 1)
+    predicted = predict(model, x).top_k(1)
     start = time.perf_counter()
     logits, maps = sw.gradients(model, x, predicted)
     elapsed = time.perf_counter() - start
@@ -159,12 +159,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--out", type=Path, default=Path("build/demo/grid.png"))
     demo_parser.add_argument("--count", type=int, default=12)
     _add_render_parser(commands)
+    from saliency_widgets.explorer._command import add_explore_parser, explore_to_file
+
+    add_explore_parser(commands)
     args = parser.parse_args(argv)
     if args.command == "demo":
         path = demo(args.out, args.count)
         print(f"wrote {path.resolve()}")
     elif args.command == "render":
         return render_to_file(args)
+    elif args.command == "explore":
+        return explore_to_file(args)
     return 0
 
 
