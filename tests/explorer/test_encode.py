@@ -65,7 +65,7 @@ def test_payload_strips_decode_to_the_shown_maps():
         np.testing.assert_allclose(
             shown[i] * np.array(method["scales"][i])[:, None, None],
             maps[i],
-            atol=np.abs(maps[i]).max() / 15 / 2 + 1e-6,
+            atol=np.abs(maps[i]).max() / _encode.DEFAULT_STEPS / 2 + 1e-6,
         )
     table = base64.b64decode(value["cmaps"]["gray"])
     assert np.frombuffer(table, np.uint8).reshape(256, 3)[200].tolist() == [200, 200, 200]
