@@ -184,3 +184,21 @@ def test_the_command_prints_no_tensorflow_log_noise(tmp_path):
     assert noise == []
     for text in ("This TensorFlow binary is optimized", "Unable to register", "cuda", "CUDA"):
         assert text not in result.stderr
+
+
+def test_explore_needs_no_ipywidgets(tmp_path):
+    """The static explorer shares the widget's sign recipes without importing the widget."""
+    code = (
+        "import sys; sys.modules['ipywidgets'] = None\n"
+        "from saliency_widgets import cli\n"
+        "sys.exit(cli.main(['explore', '--model', 'saliency_widgets.zoo:load_shapes_model',"
+        " '--images', 'saliency_widgets.zoo:load_samples(2)',"
+        " '--preprocess', 'saliency_widgets.zoo:preprocess', '--methods', 'gradients',"
+        f" '--out', {str(tmp_path / 'page.html')!r}]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    page = (tmp_path / "page.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "createImageBitmap" in page

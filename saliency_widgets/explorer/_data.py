@@ -3,7 +3,7 @@
 Computed once, through the engine path the widget uses: one forward pass for the top-K classes,
 then per method the maps of every image's top-K classes in one batched
 :func:`saliency_widgets.explain` call decided by the widget's
-:func:`~saliency_widgets.widget._compute.recipe`. With sign modes (the default) that call asks
+:func:`~saliency_widgets.methods.signs.recipe`. With sign modes (the default) that call asks
 for the *signed* map (the recipe of ``"positive"``: the method's output before any filter, with a
 signed channel reduction), and the browser shows ``|m|``, ``max(m, 0)`` or ``max(-m, 0)`` of it,
 so one map per (image, class, method) serves all three modes. Without sign modes it asks for the
@@ -118,7 +118,7 @@ def _method_maps(
 ) -> MethodMaps:
     from saliency_widgets import engine
     from saliency_widgets.methods import get_method
-    from saliency_widgets.widget._compute import recipe
+    from saliency_widgets.methods.signs import recipe
 
     spec = get_method(name)
     accepted = {parameter.name for parameter in spec.parameters}
