@@ -292,25 +292,20 @@ class SaliencyWidget(widgets.VBox):
         from saliency_widgets import explorer
 
         self.wait()
-        failed = [i for i, x in enumerate(self._inputs) if x is None]
-        if failed:
+        inputs = [x for x in self._inputs if x is not None]
+        if len(inputs) != len(self._inputs):
+            failed = [i for i, x in enumerate(self._inputs) if x is None]
             raise RuntimeError(f"the model failed on images {failed}: nothing to export")
         with self._state.lock:
             current = self._state.selection.method
             compare = self._state.compare
             options = self._state.view
-            view = {
-                "sign": self.sign,
-                "cmap": options.cmap,
-                "alpha": options.alpha,
-                "blend": options.blend,
-                "clip": options.clip,
-            }
+            sign = self.sign
         names = explorer.parse_methods(methods or (current, *explorer.DEFAULT_METHODS))
         data = explorer.explain_top_k(
             self._model,
             self._pictures.originals,
-            np.stack(self._inputs),
+            np.stack(inputs),
             methods=names,
             top_k=self._state.k,
             class_names=self.class_names,
@@ -318,7 +313,15 @@ class SaliencyWidget(widgets.VBox):
             names=self._pictures.names,
             batch_size=self._batch_size,
         )
-        return explorer.fragment(data, compare=compare, **view)
+        return explorer.fragment(
+            data,
+            compare=compare,
+            sign=sign,
+            cmap=options.cmap,
+            alpha=options.alpha,
+            blend=options.blend,
+            clip=options.clip,
+        )
 
     def save_html(self, path: str | Path, methods: Sequence[str] | str | None = None) -> Path:
         """Writes :meth:`to_html` as a complete page that opens from disk; returns its path."""

@@ -62,7 +62,7 @@ def explorer_directive(base: type) -> type:
     """
     from sphinxext.saliency_grid import GRID_OPTIONS, INPUT_OPTIONS
 
-    class SaliencyExplorer(base):  # type: ignore[misc, valid-type]
+    class SaliencyExplorer(base):
         """``.. saliency-explorer::`` embeds a kernel-free explorer of saliency maps."""
 
         has_content = True
