@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -43,7 +44,11 @@ def test_the_site_builds_warning_free(docs_site):
     ]
     assert sphinx_warnings == []
     assert "Cell printed to stderr" not in output
-    assert "oneDNN custom operations are on" in docs_site.stderr  # oneDNN stays on
+    # oneDNN stays on: nothing in the build turns it off. (TensorFlow prints its "oneDNN custom
+    # operations are on" notice only on CPUs where it enables them, e.g. with AVX-512, so the
+    # notice itself is not asserted: on an AVX2 machine it never appears.)
+    assert os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1") != "0"
+    assert "TF_ENABLE_ONEDNN_OPTS" not in (REPO / "docs" / "conf.py").read_text()
     assert "build succeeded" in docs_site.stdout
     for name in PAGES:
         assert (docs_site.html / f"{name}.html").is_file(), name
@@ -58,7 +63,7 @@ def test_pages_load_nothing_from_the_network(docs_site):
 
 
 def test_grids_are_embedded_as_figures(docs_site):
-    counts = {"index": 1, "quickstart": 1, "directive": 6}
+    counts = {"index": 1, "quickstart": 1, "directive": 10}  # directive: 6 + 4 blend examples
     for name, count in counts.items():
         sources = grid_images(page(docs_site, name))
         assert len(sources) == count, name
@@ -137,7 +142,8 @@ def test_the_bundled_model_page_shows_the_training_report(docs_site):
 
     report = json.loads((REPO / "saliency_widgets/zoo/data/shapes_cnn.json").read_text())
     html = page(docs_site, "bundled_model")
-    assert f"held-out accuracy:    {report['held_out']['accuracy']:.1%}" in html
+    for family, figures in report["families"].items():  # the per-family accuracy table
+        assert f"<td>{family}</td>" in html and f"<td>{figures['accuracy']:.1%}</td>" in html
     assert f"{report['parameters']:,} parameters" in html and "last_conv" in html
 
 
