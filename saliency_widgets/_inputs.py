@@ -56,6 +56,8 @@ def as_float_batch(x: np.ndarray, name: str = "x") -> np.ndarray:
     """Casts a numeric batch to float32 and rejects NaN/inf values."""
     if x.dtype == bool or not (np.issubdtype(x.dtype, np.number)):
         raise TypeError(f"{name} must hold numbers, got dtype {x.dtype}")
+    if np.iscomplexobj(x):  # casting would silently drop the imaginary part
+        raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
     x = x.astype(np.float32, copy=False)
     finite = np.isfinite(x).reshape(len(x), -1).all(axis=1)
     if not finite.all():

@@ -251,3 +251,8 @@ def test_new_models_trace_without_tensorflows_retracing_warning(images, caplog):
         for seed in range(7):  # TensorFlow warns from 5 traces of one function onwards
             sw.gradients(small_cnn(seed=30 + seed), images[:2], 0)
     assert not [r for r in caplog.records if "retracing" in r.getMessage()]
+
+
+def test_complex_images_are_refused_not_silently_made_real(cnn, images):
+    with pytest.raises(TypeError, match="x must hold real numbers, got dtype complex64"):
+        sw.gradients(cnn, images.astype(np.complex64), 0)
