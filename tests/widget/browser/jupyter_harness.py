@@ -23,19 +23,12 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
+from chromium import ARGS
+
 REPO = Path(__file__).resolve().parents[3]
 NOTEBOOKS = REPO / "notebooks"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_ARGS = ARGS
 START_TIMEOUT = 180.0
 """Seconds a server may take to answer (a shared 2-core machine can be slow)."""
 KERNEL_TIMEOUT_MS = 240_000
