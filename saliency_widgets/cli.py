@@ -43,7 +43,7 @@ def demo(out: Path, count: int = 12) -> Path:
 
     import saliency_widgets as sw
     from saliency_widgets import render, zoo
-    from saliency_widgets.predict import predict
+    from saliency_widgets.predict import predict, probability_titles
 
     model = zoo.load_shapes_model()
     samples = zoo.load_samples(count)
@@ -53,7 +53,7 @@ def demo(out: Path, count: int = 12) -> Path:
     logits, maps = sw.gradients(model, x, predicted)
     elapsed = time.perf_counter() - start
     names = zoo.class_names()
-    titles = render.probability_titles(logits, predicted[:, 0], names, "softmax")
+    titles = probability_titles(logits, predicted[:, 0], names, "softmax")
     titles = [
         title if p == t else f"{title} (true: {names[t]})"
         for title, p, t in zip(titles, predicted[:, 0], samples.labels, strict=True)

@@ -132,7 +132,7 @@ def compute_grid(
         GridError: For a bad option, an unknown class, or a model that fails on the images.
     """
     from saliency_widgets.engine import explain
-    from saliency_widgets.predict import predict
+    from saliency_widgets.predict import predict, probability_titles
 
     spec, params, postprocessing = _method_and_params(options)
     size, channels = _model_geometry(model)
@@ -166,7 +166,7 @@ def compute_grid(
     activation = prediction.activation
     names = list(class_names) or None
     columns = [
-        render.probability_titles(logits, indices[:, k], names, activation)
+        probability_titles(logits, indices[:, k], names, activation)
         for k in range(indices.shape[1])
     ]
     titles = tuple(tuple(column[i] for column in columns) for i in range(len(batch)))

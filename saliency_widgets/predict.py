@@ -8,6 +8,7 @@ the command line use it instead of calling the model themselves.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,4 +112,26 @@ def predict(
     return Prediction(scores, target.removed_activation or "none")
 
 
-__all__ = ["ACTIVATIONS", "Prediction", "predict", "scores_to_probabilities"]
+def probability_titles(
+    logits: np.ndarray, classes: np.ndarray, class_names: Sequence[str] | None, activation: str
+) -> list[str]:
+    """Titles like ``"star 97.3%"`` from logits, for the explained class of each image.
+
+    Args:
+        logits: ``(N, L)`` explained outputs.
+        classes: ``(N,)`` explained class per image.
+        class_names: Names by index (indices are shown when ``None``).
+        activation: ``"softmax"``, ``"sigmoid"`` or ``"none"``: how logits become probabilities.
+
+    Returns:
+        One title per image.
+    """
+    probabilities = scores_to_probabilities(logits, activation)
+    titles = []
+    for row, c in zip(probabilities, classes, strict=True):
+        name = class_names[c] if class_names is not None else f"class {c}"
+        titles.append(f"{name} {100 * row[c]:.1f}%" if activation != "none" else name)
+    return titles
+
+
+__all__ = ["ACTIVATIONS", "Prediction", "predict", "probability_titles", "scores_to_probabilities"]

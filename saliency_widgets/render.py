@@ -326,28 +326,6 @@ def array_to_png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def probability_titles(
-    logits: np.ndarray, classes: np.ndarray, class_names: Sequence[str] | None, activation: str
-) -> list[str]:
-    """Titles like ``"star 97.3%"`` from logits, for the explained class of each image.
-
-    Args:
-        logits: ``(N, L)`` explained outputs.
-        classes: ``(N,)`` explained class per image.
-        class_names: Names by index (indices are shown when ``None``).
-        activation: ``"softmax"``, ``"sigmoid"`` or ``"none"``: how logits become probabilities.
-
-    Returns:
-        One title per image.
-    """
-    probabilities = scores_to_probabilities(logits, activation)
-    titles = []
-    for row, c in zip(probabilities, classes, strict=True):
-        name = class_names[c] if class_names is not None else f"class {c}"
-        titles.append(f"{name} {100 * row[c]:.1f}%" if activation != "none" else name)
-    return titles
-
-
 def fit_png(image: object, size: int) -> bytes:
     """PNG bytes of an image scaled so that its longer side is about ``size`` pixels (for widgets).
 
@@ -396,7 +374,6 @@ __all__ = [
     "figure_to_png",
     "fit_png",
     "overlay",
-    "probability_titles",
     "render_grid",
     "scale_hint",
     "scores_to_probabilities",

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from saliency_widgets import render, utils
+from saliency_widgets.predict import probability_titles
 
 
 def test_to_display_image_ranges():
@@ -137,7 +138,7 @@ def test_render_grid_panels_and_pixels():
 
 def test_probability_titles():
     logits = np.array([[2.0, 0.0], [0.0, 0.0]])
-    titles = render.probability_titles(logits, np.array([0, 1]), ["cat", "dog"], "softmax")
+    titles = probability_titles(logits, np.array([0, 1]), ["cat", "dog"], "softmax")
     assert titles == ["cat 88.1%", "dog 50.0%"]
 
 
