@@ -54,31 +54,48 @@ VALIDATION_SEED = 2_000
 """Seed of the images monitored during training."""
 
 LAST_CONV = "last_conv"
-"""Name of the last convolution (8×8 feature map), the natural Grad-CAM layer."""
+"""Name of the last convolution (8×8 feature map, before its BatchNorm and ReLU)."""
 
 
 def build_model(num_classes: int = len(CLASS_NAMES), size: int = IMAGE_SIZE) -> keras.Model:
     """Build the (untrained) shapes CNN.
 
-    Three Conv–BatchNorm–ReLU–MaxPool blocks (16, 32 and 64 filters) take the image from
-    ``size`` to ``size / 8``; a last ReLU convolution (named :data:`LAST_CONV`) feeds global
-    average pooling and a softmax ``Dense`` layer named ``"predictions"``.
+    The image is first folded into ``size / 2``-square cells of 2×2 pixels (space to depth: a
+    reshape and a permute, nothing lost), so the first 3×3 convolution works as a 6×6 stride-2
+    one that covers every pixel equally (no checkerboard in gradient maps). Then Conv–BatchNorm–
+    ReLU blocks: 32 filters, max-pool, 64 and 64, max-pool, 96 and a last 128 (the convolution
+    named :data:`LAST_CONV`, on the ``size / 8`` grid), then global average pooling and a
+    softmax ``Dense`` layer named ``"predictions"``.
+
+    Measured on the 2-core development CPU, this trains at about 250 images/s, faster than the
+    previous 16-32-64 full-resolution design (200 images/s) with 2.3 times its parameters, and
+    leaves the chance-level plateau at the start of training much sooner.
 
     Args:
         num_classes: Number of output classes.
-        size: Input image side; inputs are preprocessed images in ``[-1, 1]``.
+        size: Input image side (even); inputs are preprocessed images in ``[-1, 1]``.
 
     Returns:
         A ``keras.Model`` mapping ``(batch, size, size, 3)`` to class probabilities.
     """
+    half = size // 2
     inputs = keras.Input((size, size, 3), name="image")
-    x = inputs
-    for block, width in enumerate((16, 32, 64), start=1):
-        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{block}")(x)
-        x = layers.BatchNormalization(name=f"bn{block}")(x)
-        x = layers.ReLU(name=f"relu{block}")(x)
-        x = layers.MaxPooling2D(name=f"pool{block}")(x)
-    x = layers.Conv2D(128, 3, padding="same", activation="relu", name=LAST_CONV)(x)
+    x = layers.Reshape((half, 2, half, 2, 3), name="cells")(inputs)
+    x = layers.Permute((1, 3, 2, 4, 5), name="cell_pixels")(x)
+    x = layers.Reshape((half, half, 12), name="space_to_depth")(x)
+
+    def block(x: Any, width: int, name: str, bn: str, relu: str) -> Any:
+        x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=name)(x)
+        x = layers.BatchNormalization(name=bn)(x)
+        return layers.ReLU(name=relu)(x)
+
+    x = block(x, 32, "conv1", "bn1", "relu1")
+    x = layers.MaxPooling2D(name="pool1")(x)
+    x = block(x, 64, "conv2", "bn2", "relu2")
+    x = block(x, 64, "conv3", "bn3", "relu3")
+    x = layers.MaxPooling2D(name="pool2")(x)
+    x = block(x, 96, "conv4", "bn4", "relu4")
+    x = block(x, 128, LAST_CONV, "last_bn", "last_relu")
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name="shapes_cnn")
@@ -195,11 +212,11 @@ def reevaluate(
 
 def train(
     out: Path,
-    epochs: int = 12,
-    train_size: int = 32_768,
+    epochs: int = 8,
+    train_size: int = 36_864,
     batch_size: int = 64,
-    learning_rate: float = 2e-3,
-    warmup_steps: int = 300,
+    learning_rate: float = 3e-3,
+    warmup_steps: int = 200,
     seed: int = 0,
     eval_images: int = 1_000,
     methods: Sequence[str] = POINTING_METHODS,
@@ -235,8 +252,7 @@ def train(
 
     model = build_model()
     steps = epochs * (train_size // batch_size)
-    # A linear warm-up: at full rate from the start, the last ReLU convolution dies (all its
-    # units stop firing and the loss sticks at log(8)).
+    # A short linear warm-up to the peak rate, then cosine decay to zero.
     warmup = min(warmup_steps, steps // 2)
     schedule = keras.optimizers.schedules.CosineDecay(
         0.0, steps - warmup, warmup_target=learning_rate, warmup_steps=warmup
@@ -245,7 +261,8 @@ def train(
         optimizer=keras.optimizers.Adam(schedule),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
-        jit_compile=True,
+        # Measured: XLA trains this model at 190 images/s on the 2-core CPU, plain graphs at 240.
+        jit_compile=False,
     )
     model.summary(print_fn=lambda line, **_: print(line, flush=True))
 
@@ -317,11 +334,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "data/shapes_cnn.keras")
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--train-size", type=int, default=32_768)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--train-size", type=int, default=36_864)
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--warmup-steps", type=int, default=300)
+    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--eval-images", type=int, default=1_000)
     parser.add_argument("--methods", nargs="*", default=list(POINTING_METHODS))

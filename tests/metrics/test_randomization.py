@@ -99,7 +99,7 @@ def test_bundled_model_passes_the_randomization_check(method):
 def test_the_check_tells_guided_backprop_from_gradcam_on_the_bundled_model():
     """Adebayo et al.'s finding: guided backprop barely changes when the top layers are lost."""
     batch = shapes_batch()
-    top = ["predictions", "last_conv", "bn3", "conv3"]
+    top = ["predictions", "last_bn", "last_conv", "bn4", "conv4"]
     guided = metrics.randomization_check(
         sw.guided_backprop, shapes_model(), batch.x[:8], batch.labels[:8], layers=top
     )

@@ -16,12 +16,13 @@ from saliency_widgets.zoo.evaluate import accuracy_table
 
 # Goals of issue #10: >= 95% on the training style, >= 90% on every held-out style.
 GOALS = {"training": 0.95, "photo": 0.90, "sketch": 0.90}
-# What the shipped model must keep doing: a little under what it measured on the report's 1,000
-# held-out images per family (87.2%, 80.6%, 92.7%). The training and photo figures fall short of
-# the goals (see test_accuracy_meets_the_issue_goal and docs/bundled_model.rst).
-FLOORS = {"training": 0.82, "photo": 0.75, "sketch": 0.87}
-CLASS_FLOOR = 0.55  # every class, on 50 images per class (worst measured: 0.70, photo triangles)
-SHORT_OF_GOAL = {"training", "photo"}
+# What the shipped model must keep doing: a little under what it measured on these tests' 400
+# images per family (94.0%, 92.0%, 99.25%; the report's 1,000 per family: 95.2%, 89.9%, 99.2%).
+# The photo family falls short of its goal by one image in 1,000 (see
+# test_accuracy_meets_the_issue_goal and docs/bundled_model.rst).
+FLOORS = {"training": 0.91, "photo": 0.87, "sketch": 0.96}
+CLASS_FLOOR = 0.75  # every class, on 50 images per class (worst measured: 0.86, photo squares)
+SHORT_OF_GOAL = {"photo"}
 TEST_SEED = zoo.HELD_OUT_SEED + 1  # not the seed the report was computed on
 
 
@@ -68,6 +69,17 @@ def test_accuracy_on_each_family_stays_above_its_floor(accuracies: dict, family:
     assert min(table["per_class"].values()) >= CLASS_FLOOR, table["per_class"]
 
 
+@pytest.fixture(scope="module")
+def report_accuracies(model: keras.Model) -> dict[str, float]:
+    """Accuracy on the report's own held-out sets: 1,000 images per family, HELD_OUT_SEED."""
+    accuracy = {}
+    for family in zoo.FAMILIES:
+        shapes = zoo.make_shapes(1_000, seed=zoo.HELD_OUT_SEED, family=family)
+        predicted = model.predict(zoo.preprocess(shapes.images), batch_size=250, verbose=0)
+        accuracy[family] = float((predicted.argmax(axis=1) == shapes.labels).mean())
+    return accuracy
+
+
 @pytest.mark.parametrize(
     "family",
     [
@@ -83,8 +95,13 @@ def test_accuracy_on_each_family_stays_above_its_floor(accuracies: dict, family:
         for family in zoo.FAMILIES
     ],
 )
-def test_accuracy_meets_the_issue_goal(accuracies: dict, family: str) -> None:
-    assert accuracies[family]["accuracy"] >= GOALS[family], accuracies[family]["accuracy"]
+def test_accuracy_meets_the_issue_goal(
+    report_accuracies: dict[str, float], report: dict, family: str
+) -> None:
+    # The report's figure is recomputed from the shipped file, not read back from the JSON.
+    measured = report_accuracies[family]
+    assert measured == pytest.approx(report["families"][family]["accuracy"], abs=1e-9)
+    assert measured >= GOALS[family], measured
 
 
 def _pil_star(colour: tuple[int, int, int], background: tuple[int, int, int], turn: float):
