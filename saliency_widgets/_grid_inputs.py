@@ -319,31 +319,13 @@ def load_class_names(source: str | Sequence[str] | None, base: Path | None = Non
     return [str(name) for name in value]
 
 
-__all__ = [
+__all__ = [  # the image names are re-exported: callers name one module for every input
     "IMAGE_SUFFIXES",
     "MODELS",
     "MODEL_SUFFIXES",
     "GridError",
     "ImageSet",
     "ModelCache",
-    "expand_patterns",
-    "fit_images",
-    "function",
-    "is_reference",
-    "load_class_names",
-    "load_images",
-    "load_model",
-    "produce",
-    "read_image",
-    "resolve_reference",
-]
-
-
-__all__ = [  # the image names are re-exported: callers name one module for every input
-    "IMAGE_SUFFIXES",
-    "MODEL_SUFFIXES",
-    "GridError",
-    "ImageSet",
     "expand_patterns",
     "fit_images",
     "function",

@@ -100,11 +100,15 @@ class SaliencyGrid(SphinxDirective):
     }
 
     def run(self) -> list[nodes.Node]:
-        """Builds the figure, computing the grid only when no cached file has its hash."""
+        """Builds the nodes; any failure becomes one warning located at the directive."""
         try:
-            return self._figure()
+            return self._build()
         except Exception as error:  # every failure becomes one located warning
             return self._report(error)
+
+    def _build(self) -> list[nodes.Node]:
+        """The figure, computing the grid only when no cached file has its hash."""
+        return self._figure()
 
     # settings -----------------------------------------------------------------------------
 
@@ -203,7 +207,7 @@ class SaliencyGrid(SphinxDirective):
         for pattern in setting.text.split():
             full = setting.path(self.env, pattern)
             matches = [Path(p) for p in paths.matches(str(full), images)]
-            paths.watched_globs(self.env).setdefault(self.env.docname, []).append(
+            paths.WATCHED_GLOBS.of(self.env).setdefault(self.env.docname, []).append(
                 (str(full), images, [str(path) for path in matches])
             )
             if not matches:
@@ -324,11 +328,11 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_directive("saliency-grid", SaliencyGrid)
     app.add_directive("saliency-grid-defaults", SaliencyGridDefaults)
     app.add_directive("saliency-explorer", explorer_directive(SaliencyGrid))
-    app.connect("env-purge-doc", paths.purge_globs)
-    app.connect("env-merge-info", paths.merge_globs)
+    app.connect("env-purge-doc", paths.WATCHED_GLOBS.purge)
+    app.connect("env-merge-info", paths.WATCHED_GLOBS.merge)
     app.connect("env-get-outdated", paths.pages_whose_globs_changed)
-    app.connect("env-purge-doc", grid_files.purge_files)
-    app.connect("env-merge-info", grid_files.merge_files)
+    app.connect("env-purge-doc", grid_files.USED_FILES.purge)
+    app.connect("env-merge-info", grid_files.USED_FILES.merge)
     app.connect("env-get-outdated", grid_files.pages_missing_files)
     counter = grid_files.WarningCounter()
     app.connect("builder-inited", functools.partial(grid_files.watch_warnings, counter=counter))

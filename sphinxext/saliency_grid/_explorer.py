@@ -71,14 +71,8 @@ def explorer_directive(base: type) -> type:
             for name in INPUT_OPTIONS + GRID_OPTIONS + EXPLORER_OPTIONS
         }
 
-        def run(self) -> list[nodes.Node]:
-            """Builds the explorer, computing it only when no cached file has its hash."""
-            try:
-                return self._explorer()
-            except Exception as error:  # every failure becomes one located warning
-                return self._report(error)
-
-        def _explorer(self) -> list[nodes.Node]:
+        def _build(self) -> list[nodes.Node]:
+            """The explorer, computing it only when no cached file has its hash."""
             settings = self._settings()
             srcdir = Path(self.env.srcdir)
             inputs, payload, files = self._inputs(settings, srcdir)

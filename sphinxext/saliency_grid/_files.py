@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 from sphinx.util import logging
 
+from sphinxext.saliency_grid._pages import PageTable
+
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
     from sphinx.environment import BuildEnvironment
@@ -36,8 +38,8 @@ CACHE_FILE = re.compile(
 """A file the directives write: a grid and its sidecar, or an explorer's fragment, named by the
 cache key."""
 
-USED_FILES = "saliency_grid_files"
-"""``BuildEnvironment`` attribute: docname -> names of the cached PNGs its grids show."""
+USED_FILES: PageTable[list[str]] = PageTable("saliency_grid_files")
+"""Per page: names of the cached PNGs its grids show (pruning keeps them)."""
 
 
 def cache_dir(env: BuildEnvironment) -> Path:
@@ -55,20 +57,6 @@ def cache_dir(env: BuildEnvironment) -> Path:
     return Path(env.doctreedir) / "saliency-grid"
 
 
-def used_files(env: BuildEnvironment) -> dict[str, list[str]]:
-    """The cached PNGs each page's grids show.
-
-    Args:
-        env: The build environment (the table is pickled with it).
-
-    Returns:
-        The table, created on first use.
-    """
-    if not hasattr(env, USED_FILES):
-        setattr(env, USED_FILES, {})
-    return getattr(env, USED_FILES)
-
-
 def note_used(env: BuildEnvironment, docname: str, png: Path) -> None:
     """Records that a page shows a cached grid, so that pruning keeps it.
 
@@ -77,22 +65,9 @@ def note_used(env: BuildEnvironment, docname: str, png: Path) -> None:
         docname: The page.
         png: The cached grid (its sidecar is kept with it).
     """
-    names = used_files(env).setdefault(docname, [])
+    names = USED_FILES.of(env).setdefault(docname, [])
     if png.name not in names:
         names.append(png.name)
-
-
-def purge_files(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    """``env-purge-doc``: forget a page's grids (it is read again, or it was removed)."""
-    used_files(env).pop(docname, None)
-
-
-def merge_files(
-    app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment
-) -> None:
-    """``env-merge-info``: take the grids of the pages a parallel reader read."""
-    theirs = used_files(other)
-    used_files(env).update({doc: theirs[doc] for doc in docnames if doc in theirs})
 
 
 def pages_missing_files(
@@ -106,7 +81,7 @@ def pages_missing_files(
     skipped = added | changed | removed
     return [
         doc
-        for doc, names in used_files(env).items()
+        for doc, names in USED_FILES.of(env).items()
         if doc not in skipped and not all((folder / name).is_file() for name in names)
     ]
 
@@ -184,7 +159,7 @@ def prune_cache(app: Sphinx, exception: BaseException | None, counter: WarningCo
     stdlib_logging.getLogger("sphinx").removeHandler(counter)
     if build_failed(app, exception, counter.count):
         return
-    used = {name for names in used_files(app.env).values() for name in names}
+    used = {name for names in USED_FILES.of(app.env).values() for name in names}
     folder = cache_dir(app.env)
     stale = unused_files(folder, used)
     for path in stale:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from saliency_widgets._image_files import match_files
+from sphinxext.saliency_grid._pages import PageTable
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -79,35 +80,8 @@ def matches(pattern: str, images: bool) -> list[str]:
 
 # Globs are watched, not just their files: Sphinx reads a page again when a file it depends on
 # changes, but a new file that matches a pattern is no dependency yet.
-WATCHED_GLOBS = "saliency_grid_globs"
-"""``BuildEnvironment`` attribute: docname -> [(pattern, images only, matches when read)]."""
-
-
-def watched_globs(env: BuildEnvironment) -> dict[str, list[tuple[str, bool, list[str]]]]:
-    """The globs each page's grids expanded, with what they matched then.
-
-    Args:
-        env: The build environment (the table is pickled with it).
-
-    Returns:
-        The table, created on first use.
-    """
-    if not hasattr(env, WATCHED_GLOBS):
-        setattr(env, WATCHED_GLOBS, {})
-    return getattr(env, WATCHED_GLOBS)
-
-
-def purge_globs(app: Sphinx, env: BuildEnvironment, docname: str) -> None:
-    """``env-purge-doc``: forget a page's globs before it is read again."""
-    watched_globs(env).pop(docname, None)
-
-
-def merge_globs(
-    app: Sphinx, env: BuildEnvironment, docnames: set[str], other: BuildEnvironment
-) -> None:
-    """``env-merge-info``: take the globs of the pages a parallel reader read."""
-    theirs = watched_globs(other)
-    watched_globs(env).update({doc: theirs[doc] for doc in docnames if doc in theirs})
+WATCHED_GLOBS: PageTable[list[tuple[str, bool, list[str]]]] = PageTable("saliency_grid_globs")
+"""Per page: [(pattern, images only, matches when read)] for each glob its directives expanded."""
 
 
 def pages_whose_globs_changed(
@@ -116,7 +90,7 @@ def pages_whose_globs_changed(
     """``env-get-outdated``: pages where a glob now matches other files than when read."""
     return [
         doc
-        for doc, entries in watched_globs(env).items()
+        for doc, entries in WATCHED_GLOBS.of(env).items()
         if doc not in removed
         and doc not in changed
         and any(matches(pattern, images) != found for pattern, images, found in entries)

@@ -106,7 +106,7 @@ def outside(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_wheel_holds_the_extension_and_the_package_data(wheel: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for module in ("__init__.py", "_cache.py", "_files.py", "_paths.py", "py.typed"):
+    for module in ("__init__.py", "_cache.py", "_files.py", "_pages.py", "_paths.py", "py.typed"):
         assert f"sphinxext/saliency_grid/{module}" in names
     # ``sphinxext`` is a namespace shared with other projects: we ship no __init__ for it
     assert "sphinxext/__init__.py" not in names
