@@ -92,7 +92,10 @@ def _without_activation(
     logits = twin(layer.input)
 
     def sync() -> None:
-        twin.set_weights(layer.get_weights())
+        # Variable to variable, on the device: no round trip through numpy (get_weights and
+        # set_weights cost 1.5 ms a call, half the engine's fixed overhead on a small model).
+        for mine, theirs in zip(twin.weights, layer.weights, strict=True):
+            mine.assign(theirs.value)
 
     sync()
     return keras.Model(inputs_of(model), logits), sync
