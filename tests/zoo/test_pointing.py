@@ -15,14 +15,14 @@ from saliency_widgets import zoo
 from saliency_widgets.zoo.evaluate import pointing_table
 
 # (method, fill style) -> floor; measured on make_shapes(400, HELD_OUT_SEED + 1) in brackets.
-# The centre of the image scores (0.41) on filled and (0.47) on outlined objects of this set. The
+# The centre of the image scores (0.40) on filled and (0.45) on outlined objects of this set. The
 # gradient barely beats it on flat objects, whose shape lives in one edge (the map peaks on the
 # edge, as often just outside the mask as inside); Grad-CAM's coarse map peaks inside the object.
 FLOORS = {
-    ("gradients", "filled"): 0.40,  # measured 0.448
-    ("gradients", "outlined"): 0.65,  # measured 0.717
-    ("gradcam", "filled"): 0.75,  # measured 0.812
-    ("gradcam", "outlined"): 0.75,  # measured 0.814
+    ("gradients", "filled"): 0.42,  # measured 0.474
+    ("gradients", "outlined"): 0.65,  # measured 0.718
+    ("gradcam", "filled"): 0.75,  # measured 0.825
+    ("gradcam", "outlined"): 0.73,  # measured 0.782
 }
 
 
@@ -34,7 +34,7 @@ def table() -> dict[str, dict[str, float]]:
 
 @pytest.mark.parametrize(("method", "fill"), list(FLOORS))
 def test_maps_point_at_flat_and_outlined_objects(table, method: str, fill: str) -> None:
-    assert table[method]["n"] >= 360  # the correctly classified images (376 measured)
+    assert table[method]["n"] >= 360  # the correctly classified images (374 measured)
     assert table[method][fill] >= FLOORS[method, fill], table[method]
 
 
