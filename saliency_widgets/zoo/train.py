@@ -5,7 +5,7 @@ Run it from the repository root::
     python -m saliency_widgets.zoo.train --out saliency_widgets/zoo/data/shapes_cnn.keras
 
 It trains on the domain-randomised ``"training"`` family of
-:func:`~saliency_widgets.zoo.make_shapes` only (random symmetries of the square and
+:func:`~saliency_widgets.zoo.make_shapes` only (random symmetries of the square, optional
 enlargements, the hard cases weighted up, see :func:`training_dataset`), then evaluates the
 saved file on held-out images of every family (accuracy per class, fill style and background;
 pointing per saliency method and fill style, see :mod:`saliency_widgets.zoo.evaluate`) and

@@ -90,7 +90,9 @@ def test_zoom_probability_zero_keeps_every_image_whole(shapes: zoo.ShapeSet) -> 
 
 
 def test_training_dataset_equals_its_numpy_twin(shapes: zoo.ShapeSet) -> None:
-    dataset, steps = train.training_dataset(shapes, epochs=2, batch_size=64, seed=3)
+    dataset, steps = train.training_dataset(
+        shapes, epochs=2, batch_size=64, seed=3, zoom_probability=0.5, max_zoom=1.3
+    )
     assert steps == 4  # 300 // 64: the last partial batch of each epoch is dropped
     batches = list(dataset)
     assert len(batches) == 8
@@ -98,7 +100,10 @@ def test_training_dataset_equals_its_numpy_twin(shapes: zoo.ShapeSet) -> None:
     order = np.concatenate([rng.permutation(300)[:256] for _ in range(2)])
     ops = rng.integers(0, 8, order.size)
     boxes = np.concatenate(
-        [train.zoom_boxes(shapes.masks[order[e * 256 : (e + 1) * 256]], rng) for e in range(2)]
+        [
+            train.zoom_boxes(shapes.masks[order[e * 256 : (e + 1) * 256]], rng, 0.5, 1.3)
+            for e in range(2)
+        ]
     )
     weights = train.loss_weights(shapes)
     for step, (x, y, w) in enumerate(batches):
@@ -114,6 +119,8 @@ def test_training_dataset_equals_its_numpy_twin(shapes: zoo.ShapeSet) -> None:
         )
         np.testing.assert_array_equal(y.numpy(), shapes.labels[order[chosen]])
         np.testing.assert_array_equal(w.numpy(), weights[order[chosen]])
+    # About half the images went through the crop path, the rest were kept whole.
+    assert 0.35 < (boxes != [0.0, 0.0, 1.0, 1.0]).any(axis=1).mean() < 0.65
     # Each epoch is a fresh order of distinct images.
     first, second = order[:256], order[256:]
     assert len(set(first)) == 256 and not np.array_equal(first, second)
