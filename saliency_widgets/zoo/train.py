@@ -10,8 +10,8 @@ enlargements, the hard cases weighted up, see :func:`training_dataset`), then ev
 saved file on held-out images of every family (accuracy per class, fill style and background;
 pointing per saliency method and fill style, see :mod:`saliency_widgets.zoo.evaluate`) and
 writes those figures, with the training settings, to a JSON file next to the model. The run is
-deterministic on a given machine and
-TensorFlow build (seeded generator, seeded Keras, deterministic TensorFlow ops).
+deterministic on a given machine and TensorFlow build (seeded generator, seeded Keras,
+deterministic TensorFlow ops).
 """
 
 from __future__ import annotations
@@ -243,9 +243,9 @@ def training_dataset(
     steps = n // batch_size
     if steps == 0:
         raise ValueError(f"batch_size must be at most the {n} training images; got {batch_size}")
-    order = np.concatenate([rng.permutation(n)[: steps * batch_size] for _ in range(epochs)])
-    ops = rng.integers(0, 8, order.size)
     per_epoch = steps * batch_size
+    order = np.concatenate([rng.permutation(n)[:per_epoch] for _ in range(epochs)])
+    ops = rng.integers(0, 8, order.size)
     boxes = np.concatenate(
         [
             zoom_boxes(
@@ -472,8 +472,7 @@ def train(
             "batch_size": batch_size,
             "learning_rate": learning_rate,
             "warmup_steps": warmup,
-            "augmentation": "random flips and quarter turns; each epoch a share of the images "
-            "enlarged, the object kept whole",
+            "augmentation": "random flips and quarter turns",
             "zoom_probability": zoom_probability,
             "max_zoom": max_zoom,
             "loss_weights": f"{HARD_WEIGHT} per hard trait (background in "
