@@ -59,6 +59,9 @@ DEFAULT_CMAP = "inferno"
 """Perceptually uniform, readable in print and for colour-blind readers."""
 SIGNS = ("absolute", "positive", "negative")
 """Which part of a signed map is shown."""
+COLOUR_MAPS = ("inferno", "magma", "viridis", "plasma", "cividis", "turbo", "jet", "hot", "gray")
+"""The colour maps the interactive views offer (any matplotlib name works in the grid and
+:func:`overlay`); each costs the browser a 768-byte table."""
 
 
 def _numpy(array: object) -> np.ndarray:
@@ -263,9 +266,18 @@ def to_display_image(image: object) -> np.ndarray:
     return (np.clip(np.nan_to_num(scaled), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
-def _rgb(image: object) -> np.ndarray:
+def to_rgb(image: object) -> np.ndarray:
+    """An image as displayed, ``(H, W, 3)`` uint8 RGB (gray repeated, alpha dropped).
+
+    Args:
+        image: Any format :func:`to_display_image` accepts.
+
+    Returns:
+        A contiguous ``(H, W, 3)`` uint8 array.
+    """
     base = to_display_image(image)
-    return np.repeat(base[..., None], 3, axis=-1) if base.ndim == 2 else base[..., :3]
+    rgb = np.repeat(base[..., None], 3, axis=-1) if base.ndim == 2 else base[..., :3]
+    return np.ascontiguousarray(rgb)
 
 
 def colorize(
@@ -326,11 +338,12 @@ def overlay(
         ValueError: For ``alpha``, ``blend``, ``clip`` or ``sign`` out of their ranges.
     """
     check(clip=clip, blend=blend, alpha=alpha)
-    return blend_levels(_rgb(image), levels(saliency, clip, sign), blend, alpha, cmap)
+    return blend_levels(to_rgb(image), levels(saliency, clip, sign), blend, alpha, cmap)
 
 
 __all__ = [
     "BLENDS",
+    "COLOUR_MAPS",
     "DEFAULT_ALPHA",
     "DEFAULT_BLEND",
     "DEFAULT_CLIP",
@@ -346,4 +359,5 @@ __all__ = [
     "overlay",
     "signed",
     "to_display_image",
+    "to_rgb",
 ]

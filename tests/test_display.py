@@ -155,9 +155,11 @@ def test_flat_maps_render_without_nan_or_warnings(saliency, blend):
 
 
 def test_widget_grid_and_cli_show_the_same_pixels(tmp_path):
-    """One selection, three views: the widget's overlay panel, the grid figure and the CLI's PNG."""
+    """One selection, three views: the widget's map through the display step (what its browser
+    view draws: the browser tests hold the canvas equal to it), the grid figure and the CLI's
+    PNG. The grid is asked for the method's map unfiltered, as the widget shows it (the grid's
+    default, the registry's min-max filter, moves levels by the map's minimum)."""
     from saliency_widgets.widget import SaliencyWidget
-    from saliency_widgets.widget.testing import shown
 
     samples = zoo.load_samples(16)
     references = {
@@ -166,7 +168,7 @@ def test_widget_grid_and_cli_show_the_same_pixels(tmp_path):
         "preprocess": "saliency_widgets.zoo:preprocess",
         "class_names": "saliency_widgets.zoo:class_names",
     }
-    strings = {"panels": "overlay", "blend": "heat", "clip": "99"}
+    strings = {"panels": "overlay", "blend": "heat", "clip": "99", "postprocessing": "none"}
     options = grid.GridOptions.from_strings(strings)
     result = grid.compute_grid(
         grid.MODELS.get(references["model"]),
@@ -192,8 +194,7 @@ def test_widget_grid_and_cli_show_the_same_pixels(tmp_path):
         widget.select(image=image)
         widget.wait()
         assert widget.selection["class_index"] == result.indices[image, 0]
-        panel = Image.open(io.BytesIO(shown(widget).overlay.png))
-        widget_pixels = np.asarray(panel)[::4, ::4]  # 64 px shown at 256: 4x nearest
+        widget_pixels = display.overlay(samples.images[image], widget.current_map())
     finally:
         widget.close()
     # The same map from two engine calls (one image's classes vs. a batch of images) may

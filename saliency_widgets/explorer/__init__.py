@@ -22,25 +22,47 @@ from saliency_widgets.explorer._data import (
     DEFAULT_METHODS,
     ExplorerData,
     MethodMaps,
+    checked_masks,
     explain_top_k,
     parse_methods,
 )
-from saliency_widgets.explorer._encode import DEFAULT_STEPS, shown_maps
-from saliency_widgets.explorer._html import COLOUR_MAPS, COMPARE_MODES, fragment, page
+from saliency_widgets.explorer._encode import (
+    DEFAULT_STEPS,
+    mask_png,
+    png_bytes,
+    shown_maps,
+    signed_bytes,
+    thumbnail_png,
+)
+from saliency_widgets.explorer._html import asset, fragment, page, summary, wrap
+from saliency_widgets.explorer._meta import COMPARE_MODES, ViewOptions, view_meta
+from saliency_widgets.explorer._size import Estimate, Progress, estimate_page
 from saliency_widgets.explorer._sources import explorer_from_sources, explorer_options
 
 __all__ = [
-    "COLOUR_MAPS",
     "COMPARE_MODES",
     "DEFAULT_METHODS",
     "DEFAULT_STEPS",
+    "Estimate",
     "ExplorerData",
     "MethodMaps",
+    "Progress",
+    "ViewOptions",
+    "asset",
+    "checked_masks",
+    "estimate_page",
     "explain_top_k",
     "explorer_from_sources",
     "explorer_options",
     "fragment",
+    "mask_png",
     "page",
     "parse_methods",
+    "png_bytes",
     "shown_maps",
+    "signed_bytes",
+    "summary",
+    "thumbnail_png",
+    "view_meta",
+    "wrap",
 ]

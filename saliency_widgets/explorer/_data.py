@@ -2,14 +2,10 @@
 
 Computed once, through the engine path the widget uses: one forward pass for the top-K classes,
 then per method the maps of every image's top-K classes in one batched
-:func:`saliency_widgets.explain` call decided by the widget's
-:func:`~saliency_widgets.methods.signs.recipe`. With sign modes (the default) that call asks
-for the *signed* map (the recipe of ``"positive"``: the method's output before any filter, with a
-signed channel reduction), and the browser shows ``|m|``, ``max(m, 0)`` or ``max(-m, 0)`` of it,
-so one map per (image, class, method) serves all three modes. Without sign modes it asks for the
-``"absolute"`` recipe, the very map the widget shows by default (for methods whose default
-channel reduction is the maximum of absolute values, such as vanilla gradients, that map differs
-from ``|m|`` of the summed signed map).
+:func:`saliency_widgets.explain` call: the method's *signed* map
+(:func:`~saliency_widgets.methods.signs.signed_call`), from which the browser shows ``|m|``,
+``max(m, 0)`` or ``max(-m, 0)``, so one map per (image, class, method) serves all three sign
+modes.
 """
 
 from __future__ import annotations
@@ -20,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from saliency_widgets import display
+
 
 @dataclass(frozen=True)
 class MethodMaps:
@@ -28,15 +26,15 @@ class MethodMaps:
     Attributes:
         name: Registry name (:data:`saliency_widgets.methods.METHODS`).
         label: Human-readable label.
-        maps: ``(N, K, h, w)`` float32 maps.
-        signed: Whether ``maps`` keep their sign (all three sign modes can be shown) or are
-            the non-negative ``"absolute"`` maps.
+        maps: ``(N, K, h, w)`` float32 signed maps.
+        held: Which images have their maps (``None``: all); the others show as not computed
+            (a live widget's state, saved before every map was computed).
     """
 
     name: str
     label: str
     maps: np.ndarray
-    signed: bool
+    held: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,8 @@ class ExplorerData:
             softmax/sigmoid head).
         activation: ``"softmax"``, ``"sigmoid"`` or ``"none"``.
         methods: The maps of each method.
+        masks: A boolean ``(H, W)`` mask of each image's object (its outline is drawn), or
+            ``None``.
     """
 
     images: tuple[np.ndarray, ...]
@@ -63,6 +63,7 @@ class ExplorerData:
     probabilities: np.ndarray
     activation: str
     methods: tuple[MethodMaps, ...]
+    masks: tuple[np.ndarray, ...] | None = None
 
 
 DEFAULT_METHODS = ("gradients", "smoothgrad", "integrated_gradients", "gradcam")
@@ -97,53 +98,57 @@ def parse_methods(text: str | Sequence[str] | None) -> tuple[str, ...]:
     return names
 
 
-def _rgb(image: np.ndarray) -> np.ndarray:
-    from saliency_widgets import display
-
-    base = display.to_display_image(image)
-    if base.ndim == 2:
-        return np.repeat(base[..., None], 3, axis=-1)
-    return np.ascontiguousarray(base[..., :3])
-
-
 def _method_maps(
     model: Any,
     x: np.ndarray,
     indices: np.ndarray,
     name: str,
-    signs: bool,
     batch_size: int,
     verbose: bool | str,
     params: Mapping[str, Any],
 ) -> MethodMaps:
     from saliency_widgets import engine
     from saliency_widgets.methods import get_method
-    from saliency_widgets.methods.signs import recipe
+    from saliency_widgets.methods.signs import signed_call
 
     spec = get_method(name)
     accepted = {parameter.name for parameter in spec.parameters}
     extra = {key: value for key, value in params.items() if key in accepted}
+    call = signed_call(name)
+    _, maps = engine.explain(
+        call.function,
+        model,
+        x,
+        indices.astype(np.int32),
+        batch_size=batch_size,
+        postprocessing=None,
+        verbose=verbose,
+        **{**call.params, **extra},
+    )
+    maps = np.moveaxis(np.asarray(maps, dtype=np.float32), -1, 1)  # (N, K, h, w)
+    return MethodMaps(name, spec.label or name, maps)
 
-    def maps_of(function: Callable, own: dict, postprocessing: Callable | None) -> np.ndarray:
-        _, maps = engine.explain(
-            function,
-            model,
-            x,
-            indices.astype(np.int32),
-            batch_size=batch_size,
-            postprocessing=postprocessing,
-            verbose=verbose,
-            **{**own, **extra},
-        )
-        return np.moveaxis(np.asarray(maps, dtype=np.float32), -1, 1)  # (N, K, h, w)
 
-    if signs:
-        cut = recipe(name, "positive")
-        maps = maps_of(cut.function, cut.params, None)
-    else:
-        shown = recipe(name, "absolute")
-        maps = maps_of(shown.function, shown.params, shown.postprocessing)
-    return MethodMaps(name, spec.label or name, maps, signs)
+def checked_masks(masks: object, images: Sequence[np.ndarray]) -> tuple[np.ndarray, ...] | None:
+    """Masks as one boolean ``(H, W)`` array per image, the image's size (``None`` stays).
+
+    Raises:
+        ValueError: For a count or a size that does not match the images.
+    """
+    if masks is None:
+        return None
+    found = [np.asarray(mask) for mask in masks]  # type: ignore[attr-defined]
+    if len(found) != len(images):
+        raise ValueError(f"masks: {len(found)} masks for {len(images)} images")
+    checked = []
+    for i, (mask, image) in enumerate(zip(found, images, strict=True)):
+        mask = mask[..., 0] if mask.ndim == 3 and mask.shape[-1] == 1 else mask
+        if mask.shape != image.shape[:2]:
+            raise ValueError(
+                f"masks[{i}] has shape {mask.shape}; expected the image's {image.shape[:2]}"
+            )
+        checked.append(mask.astype(bool))
+    return tuple(checked)
 
 
 def explain_top_k(
@@ -156,7 +161,7 @@ def explain_top_k(
     class_names: Sequence[str] | None = None,
     labels: Sequence[int] | np.ndarray | None = None,
     names: Sequence[str] | None = None,
-    signs: bool = True,
+    masks: Sequence[np.ndarray] | np.ndarray | None = None,
     params: Mapping[str, Any] | None = None,
     batch_size: int = 32,
     verbose: bool | str = False,
@@ -174,13 +179,12 @@ def explain_top_k(
         class_names: Names by class index (``"class i"`` when omitted).
         labels: The true class of each image, or ``None``.
         names: A name per image (``"image i"`` when omitted).
-        signs: Store signed maps, so that the positive/negative modes can be shown; otherwise
-            the ``"absolute"`` maps only.
+        masks: A boolean ``(H, W)`` object mask per image (outlined in the views), or ``None``.
         params: Method parameters (``layer=…``, ``samples=…``), each given to the methods that
             accept it, over the registry's defaults.
         batch_size: Images per engine call.
         verbose: The engine's progress bar.
-        progress: Called with a short message before each method.
+        progress: Called with each method's name before its maps are computed.
 
     Returns:
         The :class:`ExplorerData`.
@@ -192,9 +196,10 @@ def explain_top_k(
 
     methods = parse_methods(list(methods))
     x = np.asarray(x, dtype=np.float32)
-    pictures = tuple(_rgb(np.asarray(image)) for image in images)
+    pictures = tuple(display.to_rgb(np.asarray(image)) for image in images)
     if len(pictures) != len(x) or not pictures:
         raise ValueError(f"{len(pictures)} images but {len(x)} model inputs")
+    shown_masks = checked_masks(masks, pictures)  # before any model call
     prediction = predict(model, x, batch_size=batch_size, name="the images")
     units = prediction.logits.shape[1]
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= units:
@@ -209,9 +214,7 @@ def explain_top_k(
     for name in methods:
         if progress is not None:
             progress(name)
-        found.append(
-            _method_maps(model, x, indices, name, signs, batch_size, verbose, params or {})
-        )
+        found.append(_method_maps(model, x, indices, name, batch_size, verbose, params or {}))
     return ExplorerData(
         images=pictures,
         names=tuple(names) if names is not None else tuple(f"image {i}" for i in range(len(x))),
@@ -221,7 +224,15 @@ def explain_top_k(
         probabilities=np.asarray(chosen, dtype=np.float64),
         activation=prediction.activation,
         methods=tuple(found),
+        masks=shown_masks,
     )
 
 
-__all__ = ["DEFAULT_METHODS", "ExplorerData", "MethodMaps", "explain_top_k", "parse_methods"]
+__all__ = [
+    "DEFAULT_METHODS",
+    "ExplorerData",
+    "MethodMaps",
+    "checked_masks",
+    "explain_top_k",
+    "parse_methods",
+]

@@ -28,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from saliency_widgets.explorer._data import ExplorerData
+from saliency_widgets.explorer._data import ExplorerData, MethodMaps
+from saliency_widgets.explorer._meta import THUMBNAIL_SIDE, ViewOptions, view_meta
 
 SIGNED_OFFSET = 128
 """Byte of a signed map's zero: values ``-steps … steps`` are stored as ``128 - steps …``."""
@@ -36,20 +37,22 @@ DEFAULT_STEPS = 11
 """Quantisation steps per sign (see the module's description for the measured trade-off)."""
 
 
-def png_bytes(array: np.ndarray) -> bytes:
+def png_bytes(array: np.ndarray, optimize: bool = True) -> bytes:
     """Lossless PNG bytes of a ``(H, W)`` or ``(H, W, 3)`` uint8 array (no gamma chunk).
 
-    Grayscale arrays are written with each of PNG's "none", "sub" and "up" row filters for
-    every row as well as Pillow's adaptive choice, and the smallest file is kept: noise-like
-    saliency maps often compress best unfiltered (about 4% smaller strips).
+    With ``optimize`` (for pages, written once), grayscale arrays are written with each of
+    PNG's "none", "sub" and "up" row filters for every row as well as Pillow's adaptive choice,
+    and the smallest file is kept: noise-like saliency maps often compress best unfiltered
+    (about 4% smaller strips). Without it (a live view asking for a picture), Pillow's fast
+    default.
     """
     from PIL import Image
 
     array = np.ascontiguousarray(array, dtype=np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", optimize=True)
+    Image.fromarray(array).save(buffer, format="PNG", optimize=optimize)
     candidates = [buffer.getvalue()]
-    if array.ndim == 2:
+    if array.ndim == 2 and optimize:
         candidates += [_gray_png(array, kind) for kind in (0, 1, 2)]
     return min(candidates, key=len)
 
@@ -139,11 +142,10 @@ def shown_maps(data: ExplorerData, steps: int = DEFAULT_STEPS) -> dict[str, np.n
     :func:`saliency_widgets.display.overlay` of one of these is, pixel for pixel, what the
     explorer's canvas shows for it (the kernel-side reference of the browser tests).
     """
-    offset = {True: SIGNED_OFFSET, False: 0}
     return {
         method.name: np.stack(
             [
-                dequantise(quantise(per_image, method.signed, steps)[0], offset[method.signed])
+                dequantise(quantise(per_image, True, steps)[0], SIGNED_OFFSET)
                 for per_image in method.maps
             ]
         )
@@ -151,78 +153,109 @@ def shown_maps(data: ExplorerData, steps: int = DEFAULT_STEPS) -> dict[str, np.n
     }
 
 
-def _strips(maps: np.ndarray, signed: bool, steps: int) -> dict[str, Any]:
-    urls, scales = [], []
-    for per_image in maps:  # (K, h, w)
-        stored, scale = quantise(per_image, signed, steps)
+def signed_bytes(maps: np.ndarray, steps: int = 127) -> tuple[bytes, list[float]]:
+    """``(K, h, w)`` signed maps as int8 bytes and per-map scales: what the kernel sends.
+
+    The bytes are :func:`quantise`'s levels, ``b - offset``, so a view draws the same pixels
+    from them as from a static page's strips quantised with the same ``steps``.
+    """
+    stored, scales = quantise(maps, True, steps)
+    levels = stored.astype(np.int16) - SIGNED_OFFSET
+    return levels.astype(np.int8).tobytes(), scales
+
+
+def thumbnail_png(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> bytes | None:
+    """A small PNG of an image larger than twice ``side`` (``None``: the image will do)."""
+    if max(image.shape[:2]) <= 2 * side:
+        return None
+    from PIL import Image
+
+    picture = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
+    picture.thumbnail((side, side), Image.Resampling.BOX)
+    return png_bytes(np.asarray(picture))
+
+
+def mask_png(mask: np.ndarray) -> bytes:
+    """A boolean mask as a grayscale PNG (0 or 255)."""
+    return png_bytes(np.where(mask, 255, 0).astype(np.uint8))
+
+
+def _strips(method: MethodMaps, steps: int) -> dict[str, Any]:
+    urls: list[str | None] = []
+    scales: list[list[float] | None] = []
+    for i, per_image in enumerate(method.maps):  # (K, h, w)
+        if method.held is not None and not method.held[i]:
+            urls.append(None)
+            scales.append(None)
+            continue
+        stored, scale = quantise(per_image, True, steps)
         urls.append(data_url(png_bytes(stored.reshape(-1, stored.shape[-1]))))
         scales.append(scale)
-    return {"offset": SIGNED_OFFSET if signed else 0, "scales": scales, "strips": urls}
-
-
-def colour_tables(cmaps: Sequence[str]) -> dict[str, str]:
-    """Each colour map's 256 RGB entries (:func:`saliency_widgets.display.colour_table`), base64."""
-    from saliency_widgets import display
-
-    return {
-        name: base64.b64encode(display.colour_table(name).tobytes()).decode("ascii")
-        for name in cmaps
-    }
+    return {"offset": SIGNED_OFFSET, "steps": steps, "scales": scales, "strips": urls}
 
 
 def payload(
-    data: ExplorerData, view: dict[str, Any], cmaps: Sequence[str], steps: int = DEFAULT_STEPS
+    data: ExplorerData,
+    view: ViewOptions,
+    cmaps: Sequence[str],
+    steps: int = DEFAULT_STEPS,
+    per_page: int = 48,
+    start: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The plain object the browser view takes (see ``explorer.js``).
 
     Args:
         data: What to show.
-        view: The initial display: ``sign``, ``cmap``, ``alpha``, ``blend``, ``clip``,
-            ``compare``.
+        view: The initial display.
         cmaps: Colour maps offered (each costs 1 KB of table).
         steps: Quantisation steps per sign (:func:`quantise`).
+        per_page: Thumbnails per page.
+        start: The initial selection, ``{"image", "classIndex", "method"}`` (the first
+            image, its top class and the first method when omitted).
 
     Returns:
         A JSON-serialisable dict.
     """
-    first = data.methods[0].maps
+    meta = view_meta(
+        names=data.names,
+        labels=None if data.labels is None else data.labels.tolist(),
+        class_names=data.class_names,
+        activation=data.activation,
+        methods=[method.name for method in data.methods],
+        top_k=int(data.indices.shape[1]),
+        view=view,
+        masks=data.masks is not None,
+        per_page=per_page,
+        cmaps=cmaps,
+    )
+    if start is not None:
+        meta["start"] = start
+    thumbs = [thumbnail_png(image) for image in data.images]
     return {
-        "version": 1,
-        "images": [
-            {
-                "name": name,
-                "src": data_url(png_bytes(image)),
-                "label": None if data.labels is None else int(data.labels[i]),
-            }
-            for i, (name, image) in enumerate(zip(data.names, data.images, strict=True))
-        ],
-        "classNames": list(data.class_names),
-        "top": data.indices.tolist(),
-        "probabilities": [[round(float(p), 5) for p in row] for row in data.probabilities],
-        "activation": data.activation,
-        "mapSize": [int(first.shape[2]), int(first.shape[3])],
-        "methods": [
-            {
-                "name": method.name,
-                "label": method.label,
-                "signed": method.signed,
-                **_strips(method.maps, method.signed, steps),
-            }
-            for method in data.methods
-        ],
-        "view": view,
-        "cmaps": colour_tables(cmaps),
+        "meta": meta,
+        "predictions": {
+            "top": data.indices.tolist(),
+            "probabilities": [[round(float(p), 5) for p in row] for row in data.probabilities],
+        },
+        "images": [data_url(png_bytes(image)) for image in data.images],
+        "thumbs": None
+        if all(thumb is None for thumb in thumbs)
+        else [None if thumb is None else data_url(thumb) for thumb in thumbs],
+        "masks": None if data.masks is None else [data_url(mask_png(mask)) for mask in data.masks],
+        "maps": {method.name: _strips(method, steps) for method in data.methods},
     }
 
 
 __all__ = [
     "DEFAULT_STEPS",
     "SIGNED_OFFSET",
-    "colour_tables",
     "data_url",
     "dequantise",
+    "mask_png",
     "payload",
     "png_bytes",
     "quantise",
     "shown_maps",
+    "signed_bytes",
+    "thumbnail_png",
 ]

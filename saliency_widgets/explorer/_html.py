@@ -15,11 +15,7 @@ from typing import Any
 from saliency_widgets import display
 from saliency_widgets.explorer._data import ExplorerData
 from saliency_widgets.explorer._encode import DEFAULT_STEPS, payload
-
-COLOUR_MAPS = ("inferno", "magma", "viridis", "plasma", "cividis", "turbo", "jet", "hot", "gray")
-"""Colour maps the explorer offers (the widget's picker; 1 KB of table each)."""
-COMPARE_MODES = ("single", "classes", "methods")
-"""Compare modes: one map, the image's top classes side by side, or every method."""
+from saliency_widgets.explorer._meta import ViewOptions
 
 
 def asset(name: str) -> str:
@@ -41,21 +37,27 @@ def fragment(
     blend: str = display.DEFAULT_BLEND,
     clip: float = display.DEFAULT_CLIP,
     compare: str = "single",
-    cmaps: tuple[str, ...] = COLOUR_MAPS,
+    outline: bool = True,
+    cmaps: tuple[str, ...] = display.COLOUR_MAPS,
     steps: int = DEFAULT_STEPS,
+    per_page: int = 48,
+    start: dict[str, Any] | None = None,
 ) -> str:
     """The explorer as an HTML fragment (a ``<div>``, a ``<style>`` and a module ``<script>``).
 
     Args:
         data: Images, classes and maps (:func:`~saliency_widgets.explorer.explain_top_k`).
-        sign: Initial sign mode (``"absolute"`` when the maps are not signed).
+        sign: Initial sign mode (:data:`saliency_widgets.display.SIGNS`).
         cmap: Initial colour map (added to ``cmaps`` when missing).
         alpha: Initial overlay opacity in ``[0, 1]``.
         blend: Initial blend mode (:data:`saliency_widgets.display.BLENDS`).
         clip: Percentile of each map drawn at full colour, in ``(0, 100]``.
-        compare: Initial compare mode (:data:`COMPARE_MODES`).
+        compare: Initial compare mode (:data:`~saliency_widgets.explorer.COMPARE_MODES`).
+        outline: Outline the true object when ``data`` has masks.
         cmaps: Colour maps offered.
         steps: Quantisation steps of the stored maps (see :mod:`._encode`).
+        per_page: Thumbnails per page.
+        start: The initial selection (see :func:`~saliency_widgets.explorer._encode.payload`).
 
     Returns:
         The HTML text.
@@ -64,35 +66,29 @@ def fragment(
         ValueError: For an unknown sign, blend, colour map or compare mode, or values out of
             range.
     """
-    display.check(clip=clip, blend=blend, alpha=alpha)
-    signed = all(method.signed for method in data.methods)
-    if sign not in (display.SIGNS if signed else ("absolute",)):
-        raise ValueError(f"sign must be one of {display.SIGNS} (absolute without signed maps)")
-    if compare not in COMPARE_MODES:
-        raise ValueError(f"compare must be one of {COMPARE_MODES}, got {compare!r}")
-    cmaps = tuple(dict.fromkeys((cmap, *cmaps)))
+    view = ViewOptions(sign, cmap, alpha, blend, clip, compare, outline)
     for name in cmaps:
         display.colour_table(name)  # raises for an unknown name
-    view = {
-        "sign": sign,
-        "cmap": cmap,
-        "alpha": float(alpha),
-        "blend": blend,
-        "clip": float(clip),
-        "compare": compare,
-    }
-    text = _json_for_html(payload(data, view, cmaps, steps))
+    return wrap(payload(data, view, cmaps, steps, per_page, start), summary(data))
+
+
+def summary(data: ExplorerData) -> str:
+    """What a reader without JavaScript is told the explorer holds."""
     names = ", ".join(data.names[:3]) + ("…" if len(data.names) > 3 else "")
-    summary = html.escape(
+    return (
         f"Saliency explorer: {len(data.names)} images ({names}), top-{data.indices.shape[1]} "
         f"classes, methods {', '.join(m.label for m in data.methods)}. It needs JavaScript."
     )
+
+
+def wrap(data: dict[str, Any], text: str) -> str:
+    """An explorer fragment around a payload: its CSS, data, no-script text and ES module."""
     return (
         '<div class="sw-explorer-fragment">\n'
         f"<style>{asset('explorer.css')}</style>\n"
         '<div class="sw-explorer" data-saliency-explorer>'
-        f'<script type="application/json">{text}</script>'
-        f'<p class="sw-noscript">{summary}</p></div>\n'
+        f'<script type="application/json">{_json_for_html(data)}</script>'
+        f'<p class="sw-noscript">{html.escape(text)}</p></div>\n'
         f'<script type="module">\n{asset("explorer.js")}\nmountAll();\n</script>\n'
         "</div>\n"
     )
@@ -111,4 +107,4 @@ def page(fragment_html: str, title: str = "Saliency explorer") -> str:
     )
 
 
-__all__ = ["COLOUR_MAPS", "COMPARE_MODES", "asset", "fragment", "page"]
+__all__ = ["asset", "fragment", "page", "summary", "wrap"]

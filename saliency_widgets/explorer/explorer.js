@@ -1,24 +1,27 @@
 // The saliency explorer's view: one ES module, no dependencies, no requests.
 //
-// `new ExplorerView(root, data, {onSelect})` draws an explorer into `root` from a plain object
-// (the payload written by saliency_widgets.explorer._encode.payload: images and map strips as PNG
-// data URLs, top-K classes and probabilities, colour tables) and reports every selection through
-// `onSelect`. `mountAll()` mounts every `[data-saliency-explorer]` element of the page that holds
-// its data in a JSON script element (type application/json) among its children.
+// One view, `ExplorerView`, two data sources:
+// - `InlineSource`: a static page's payload (saliency_widgets.explorer._encode.payload: images,
+//   masks and map strips as PNG data URLs, top-K classes and probabilities). `mountAll()` mounts
+//   every `[data-saliency-explorer]` element of a page that holds its payload in a JSON script
+//   element among its children.
+// - `KernelSource`: a live SaliencyWidget (anywidget: `export default {render}`). Predictions,
+//   status and the selection are synced traits; images and signed maps arrive as binary buffers
+//   in custom messages, asked for by the view when it lacks them.
+// Every list the view offers (methods, signs, blends, colour maps, compare modes) comes from the
+// source's `meta` object, written by saliency_widgets.explorer._meta.view_meta.
 //
-// The display arithmetic is saliency_widgets.display's, step for step in float64, so a canvas
-// equals display.overlay() of the same map pixel for pixel: sign, percentile clip (numpy's
-// linear interpolation), level = floor(255 * min(v / p, 1) + 0.5), 256-entry colour table,
-// pixel = floor(image * (1 - w) + target * w + 0.5).
+// All display work happens here, with saliency_widgets.display's arithmetic step for step in
+// float64, so a canvas equals display.overlay() of the same map pixel for pixel: sign, percentile
+// clip (numpy's linear interpolation), level = floor(255 * min(v / p, 1) + 0.5), 256-entry
+// colour table, pixel = floor(image * (1 - w) + target * w + 0.5). A cosmetic change (sign,
+// colour map, blend, opacity, clip, compare layout, outline) redraws from maps the view holds
+// and sends nothing to the kernel.
 
-export const SIGNS = ["absolute", "positive", "negative"];
-export const BLENDS = ["heat", "mask", "mask-image"];
-const COMPARE = [
-  ["single", "single map"],
-  ["classes", "top classes"],
-  ["methods", "all methods"],
-];
+const OUTLINE = [0, 229, 255]; // the true object's outline: cyan, apart from every colour map
 let explorers = 0;
+
+// Display arithmetic --------------------------------------------------------------------------
 
 /** numpy.percentile(values, clip) (method "linear") of an ascending Float64Array. */
 export function percentile(sorted, clip) {
@@ -35,20 +38,30 @@ export function percentile(sorted, clip) {
   return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
 }
 
-/** display.levels: the shown part of a map, scaled by its clip-th percentile, as 0..255. */
-export function levels(values, sign, clip) {
+/** display.signed: the shown part of a map, non-negative. */
+export function shownValues(values, sign) {
   const shown = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     shown[i] = sign === "absolute" ? Math.abs(v) : Math.max(sign === "positive" ? v : -v, 0);
   }
-  const top = percentile(Float64Array.from(shown).sort(), clip);
-  const out = new Uint8Array(values.length);
+  return shown;
+}
+
+/** display.levels of shown values whose clip value is `top`: 0..255. */
+export function levelsOf(shown, top) {
+  const out = new Uint8Array(shown.length);
   if (!(top > 0)) return out;
   for (let i = 0; i < shown.length; i++) {
     out[i] = Math.floor(Math.min(shown[i] / top, 1) * 255 + 0.5);
   }
   return out;
+}
+
+/** display.levels: the shown part of a map, scaled by its clip-th percentile, as 0..255. */
+export function levels(values, sign, clip) {
+  const shown = shownValues(values, sign);
+  return levelsOf(shown, percentile(Float64Array.from(shown).sort(), clip));
 }
 
 /** display.blend_levels: RGBA pixels of the map's levels over an RGBA image. */
@@ -70,6 +83,31 @@ export function blend(image, width, height, level, mapWidth, mapHeight, mode, al
   return out;
 }
 
+/** Paints the boundary of a mask (pixels inside with a 4-neighbour outside) over RGBA pixels. */
+export function outline(pixels, width, height, mask) {
+  const inside = (x, y) => x >= 0 && y >= 0 && x < width && y < height && mask[y * width + x] > 0;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!inside(x, y)) continue;
+      if (inside(x - 1, y) && inside(x + 1, y) && inside(x, y - 1) && inside(x, y + 1)) continue;
+      const p = (y * width + x) * 4;
+      pixels[p] = OUTLINE[0];
+      pixels[p + 1] = OUTLINE[1];
+      pixels[p + 2] = OUTLINE[2];
+    }
+  }
+  return pixels;
+}
+
+/** A number as the colour bar states it: three significant digits. */
+export function formatValue(value) {
+  if (value === 0) return "0";
+  const size = Math.abs(value);
+  return size >= 1e4 || size < 1e-2 ? value.toExponential(2) : value.toPrecision(3);
+}
+
+// Bytes and pixels ----------------------------------------------------------------------------
+
 function bytesOf(base64) {
   const text = atob(base64);
   const bytes = new Uint8Array(text.length);
@@ -77,10 +115,18 @@ function bytesOf(base64) {
   return bytes;
 }
 
-/** Decoded RGBA pixels of a PNG data URL (no colour-space conversion, no request). */
-async function pixelsOf(url) {
-  const blob = new Blob([bytesOf(url.slice(url.indexOf(",") + 1))], { type: "image/png" });
-  const bitmap = await createImageBitmap(blob, {
+function bytesOfUrl(url) {
+  return bytesOf(url.slice(url.indexOf(",") + 1));
+}
+
+function view8(buffer, Type = Uint8Array) {
+  if (buffer instanceof ArrayBuffer) return new Type(buffer);
+  return new Type(buffer.buffer, buffer.byteOffset, buffer.byteLength / Type.BYTES_PER_ELEMENT);
+}
+
+/** Decoded RGBA pixels of PNG bytes (no colour-space conversion, no request). */
+export async function decodePng(bytes) {
+  const bitmap = await createImageBitmap(new Blob([bytes], { type: "image/png" }), {
     colorSpaceConversion: "none",
     premultiplyAlpha: "none",
   });
@@ -93,6 +139,251 @@ async function pixelsOf(url) {
   bitmap.close();
   return { data, width: canvas.width, height: canvas.height };
 }
+
+function maskOf(pixels) {
+  const mask = new Uint8Array(pixels.width * pixels.height);
+  for (let i = 0; i < mask.length; i++) mask[i] = pixels.data[i * 4] > 127 ? 1 : 0;
+  return mask;
+}
+
+/** A small event hub: `on(listener)` returns its own removal. */
+class Listeners {
+  constructor() {
+    this.all = new Set();
+  }
+  on(listener) {
+    this.all.add(listener);
+    return () => this.all.delete(listener);
+  }
+  emit(kind, detail = {}) {
+    for (const listener of this.all) listener(kind, detail);
+  }
+}
+
+// Sources -------------------------------------------------------------------------------------
+
+/** A static page's payload: everything is held; nothing can be computed. */
+export class InlineSource {
+  constructor(data) {
+    this.data = data;
+    this.meta = data.meta;
+    this.events = new Listeners();
+    this.pixels = new Map();
+    this.strips = new Map();
+    this.maskCache = new Map();
+  }
+
+  predictions() {
+    return this.data.predictions;
+  }
+
+  status() {
+    return null;
+  }
+
+  thumbnail(i) {
+    return Promise.resolve((this.data.thumbs && this.data.thumbs[i]) || this.data.images[i]);
+  }
+
+  image(i) {
+    if (!this.pixels.has(i)) this.pixels.set(i, decodePng(bytesOfUrl(this.data.images[i])));
+    return this.pixels.get(i);
+  }
+
+  mask(i) {
+    if (!this.data.masks || !this.data.masks[i]) return Promise.resolve(null);
+    if (!this.maskCache.has(i)) {
+      this.maskCache.set(i, decodePng(bytesOfUrl(this.data.masks[i])).then(maskOf));
+    }
+    return this.maskCache.get(i);
+  }
+
+  /** The maps of (image, method) the page holds: class index -> {values, scale, width, height}. */
+  maps(image, method) {
+    const key = `${method}/${image}`;
+    if (!this.strips.has(key)) {
+      const entry = this.data.maps[method];
+      const found = entry && entry.strips[image]
+        ? decodePng(bytesOfUrl(entry.strips[image])).then(({ data, width }) => {
+            const classes = this.data.predictions.top[image];
+            const height = data.length / 4 / width / classes.length;
+            const held = new Map();
+            classes.forEach((index, k) => {
+              const values = new Float64Array(width * height);
+              const first = k * width * height;
+              for (let j = 0; j < values.length; j++) values[j] = data[(first + j) * 4] - entry.offset;
+              held.set(index, { values, scale: entry.scales[image][k], width, height });
+            });
+            return held;
+          })
+        : Promise.resolve(new Map());
+      this.strips.set(key, found);
+    }
+    return this.strips.get(key);
+  }
+
+  probability() {
+    return null;
+  }
+
+  failure() {
+    return null;
+  }
+
+  need() {}
+
+  select() {}
+
+  close() {}
+}
+
+/** A live SaliencyWidget's model: traits for state, custom messages for images and maps. */
+export class KernelSource {
+  constructor(model) {
+    this.model = model;
+    this.meta = model.get("meta");
+    this.events = new Listeners();
+    this.held = new Map(); // "method/image" -> Map(class -> map)
+    this.pixels = new Map(); // image -> {promise, resolve}
+    this.thumbs = new Map(); // image -> {promise, resolve}
+    this.masks = new Map();
+    this.asked = new Set(); // "method/image/class" asked and not answered yet
+    this.scores = new Map(); // image -> Map(class -> probability), beyond the top-K
+    this.urls = [];
+    this.handlers = [
+      ["change:predictions", () => this.events.emit("predictions")],
+      ["change:status", () => this.events.emit("status")],
+      ["change:selection", () => this.events.emit("selection", this.model.get("selection"))],
+      ["change:view", () => this.events.emit("view", this.model.get("view"))],
+      ["msg:custom", (content, buffers) => this.receive(content, buffers || [])],
+    ];
+    for (const [name, handler] of this.handlers) model.on(name, handler);
+  }
+
+  predictions() {
+    const found = this.model.get("predictions");
+    return found && found.top ? found : null;
+  }
+
+  status() {
+    return this.model.get("status") || null;
+  }
+
+  pending(table, i, kind) {
+    if (!table.has(i)) {
+      let resolve;
+      const promise = new Promise((r) => (resolve = r));
+      table.set(i, { promise, resolve });
+      this.model.send({ kind: "images", indices: [i], thumbs: kind === "thumb" });
+    }
+    return table.get(i).promise;
+  }
+
+  thumbnail(i) {
+    return this.pending(this.thumbs, i, "thumb");
+  }
+
+  image(i) {
+    return this.pending(this.pixels, i, "image");
+  }
+
+  mask(i) {
+    if (!this.meta.masks) return Promise.resolve(null);
+    return this.image(i).then(() => this.masks.get(i) || null);
+  }
+
+  maps(image, method) {
+    return Promise.resolve(this.held.get(`${method}/${image}`) || new Map());
+  }
+
+  probability(image, index) {
+    const found = this.scores.get(image);
+    return found && found.has(index) ? found.get(index) : null;
+  }
+
+  failure(image, method) {
+    const status = this.status() || {};
+    const images = status.errors || {};
+    const failures = status.failures || {};
+    return images[image] || failures[`${image}/${method}`] || null;
+  }
+
+  /** Asks the kernel for the maps of `image` by `methods` that the view lacks (for `classIndex`). */
+  need(image, methods, classIndex) {
+    const missing = methods.filter((method) => {
+      const held = this.held.get(`${method}/${image}`);
+      return !(held && (classIndex === null || held.has(classIndex)));
+    });
+    const fresh = missing.filter((m) => !this.asked.has(`${m}/${image}/${classIndex}`));
+    if (fresh.length === 0) return;
+    for (const method of fresh) this.asked.add(`${method}/${image}/${classIndex}`);
+    this.model.send({ kind: "want", image, methods: fresh, class_index: classIndex });
+  }
+
+  /** Tells the kernel what the view shows (not cosmetic: the kernel plans its work by it). */
+  select({ image, classIndex, method }) {
+    const now = this.model.get("selection") || {};
+    if (now.image === image && now.class_index === classIndex && now.method === method) return;
+    this.model.set("selection", { image, class_index: classIndex, method });
+    this.model.save_changes();
+  }
+
+  receive(content, buffers) {
+    if (content.kind === "maps") {
+      const key = `${content.method}/${content.image}`;
+      const held = this.held.get(key) || new Map();
+      const levels = view8(buffers[0], Int8Array);
+      const [height, width] = content.shape;
+      const scores = this.scores.get(content.image) || new Map();
+      content.classes.forEach((index, k) => scores.set(index, content.probabilities[k]));
+      this.scores.set(content.image, scores);
+      content.classes.forEach((index, k) => {
+        const values = new Float64Array(width * height);
+        const first = k * width * height;
+        for (let j = 0; j < values.length; j++) values[j] = levels[first + j];
+        held.set(index, { values, scale: content.scales[k], width, height });
+        this.asked.delete(`${content.method}/${content.image}/${index}`);
+        this.asked.delete(`${content.method}/${content.image}/null`);
+      });
+      this.held.set(key, held);
+      this.events.emit("maps", { image: content.image, method: content.method });
+    } else if (content.kind === "image") {
+      const bytes = view8(buffers[0]);
+      if (content.thumb) {
+        const url = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+        this.urls.push(url);
+        if (!this.thumbs.has(content.index)) this.placeholder(this.thumbs, content.index);
+        this.thumbs.get(content.index).resolve(url);
+      } else {
+        if (buffers.length > 1) {
+          this.masks.set(content.index, decodePng(view8(buffers[1])).then(maskOf));
+        }
+        if (!this.pixels.has(content.index)) this.placeholder(this.pixels, content.index);
+        this.pixels.get(content.index).resolve(decodePng(bytes));
+      }
+    } else if (content.kind === "failed") {
+      for (const method of content.methods) {
+        for (const key of [...this.asked]) {
+          if (key.startsWith(`${method}/${content.image}/`)) this.asked.delete(key);
+        }
+      }
+      this.events.emit("status");
+    }
+  }
+
+  placeholder(table, i) {
+    let resolve;
+    const promise = new Promise((r) => (resolve = r));
+    table.set(i, { promise, resolve });
+  }
+
+  close() {
+    for (const [name, handler] of this.handlers) this.model.off(name, handler);
+    for (const url of this.urls) URL.revokeObjectURL(url);
+  }
+}
+
+// The view ------------------------------------------------------------------------------------
 
 function element(tag, attributes = {}, children = []) {
   const node = document.createElement(tag);
@@ -108,133 +399,157 @@ function percent(p) {
   return `${(100 * p).toFixed(1)}%`;
 }
 
-/** A class's probability as a percentage, or its raw score when the model has no head. */
-function score(p, activation) {
-  return activation === "none" ? p.toFixed(2) : percent(p);
-}
-
-/** An explorer drawn into `root` from `data`; selections go to `onSelect(state)`. */
+/** An explorer drawn into `root` from a source; selections go to `onSelect(state)`. */
 export class ExplorerView {
-  constructor(root, data, { onSelect = null } = {}) {
+  constructor(root, source, { onSelect = null } = {}) {
     this.root = root;
-    this.data = data;
+    this.source = source;
+    this.meta = source.meta;
     this.onSelect = onSelect;
     this.id = `sw-explorer-${++explorers}`;
-    const view = data.view || {};
+    const view = this.meta.view;
     this.state = {
       image: 0,
-      rank: 0,
-      method: data.methods[0].name,
-      sign: view.sign || "absolute",
-      cmap: view.cmap in data.cmaps ? view.cmap : Object.keys(data.cmaps)[0],
-      alpha: view.alpha ?? 0.6,
-      blend: view.blend || "heat",
-      clip: view.clip ?? 99,
-      compare: view.compare || "single",
+      classIndex: null,
+      method: this.meta.methods[0].name,
+      sign: view.sign,
+      cmap: view.cmap in this.meta.cmaps ? view.cmap : Object.keys(this.meta.cmaps)[0],
+      alpha: view.alpha,
+      blend: view.blend,
+      clip: view.clip,
+      compare: view.compare,
+      outline: view.outline,
     };
-    this.tables = Object.fromEntries(Object.entries(data.cmaps).map(([k, v]) => [k, bytesOf(v)]));
-    this.images = new Map(); // image index -> Promise of pixels
-    this.maps = new Map(); // "method/image" -> Promise of Float64Array per class
+    const start = this.meta.start || {};
+    if (start.image !== undefined) this.state.image = start.image;
+    if (start.classIndex !== undefined) this.state.classIndex = start.classIndex;
+    if (start.method && this.method(start.method)) this.state.method = start.method;
+    this.page = Math.floor(this.state.image / this.meta.perPage);
+    this.notice = "";
+    this.tables = Object.fromEntries(Object.entries(this.meta.cmaps).map(([k, v]) => [k, bytesOf(v)]));
+    this.shownCache = new WeakMap(); // map entry -> {sign -> {shown, sorted}}
     this.drawn = 0;
+    this.unsubscribe = source.events.on((kind, detail) => this.onSource(kind, detail));
     this.build();
+    this.pickFirstClass();
     this.update();
   }
 
-  // Data ------------------------------------------------------------------------------------
+  // Data --------------------------------------------------------------------------------------
 
   method(name) {
-    return this.data.methods.find((m) => m.name === name);
+    return this.meta.methods.find((m) => m.name === name);
   }
 
   className(index) {
-    return this.data.classNames[index] ?? `class ${index}`;
+    return this.meta.classNames[index] ?? `class ${index}`;
   }
 
-  imagePixels(i) {
-    if (!this.images.has(i)) this.images.set(i, pixelsOf(this.data.images[i].src));
-    return this.images.get(i);
+  score(p) {
+    return this.meta.activation === "none" ? p.toFixed(2) : percent(p);
   }
 
-  /** The K maps of one (method, image) as the values `b - offset` the display step takes. */
-  mapValues(name, i) {
-    const key = `${name}/${i}`;
-    if (!this.maps.has(key)) {
-      const method = this.method(name);
-      const [h, w] = this.data.mapSize;
-      const found = pixelsOf(method.strips[i]).then(({ data }) => {
-        const maps = [];
-        for (let k = 0; k * h * w * 4 < data.length; k++) {
-          const values = new Float64Array(h * w);
-          for (let j = 0; j < h * w; j++) values[j] = data[(k * h * w + j) * 4] - method.offset;
-          maps.push(values);
-        }
-        return maps;
-      });
-      this.maps.set(key, found);
+  top(image) {
+    const found = this.source.predictions();
+    return found ? found.top[image] : null;
+  }
+
+  probability(image, index) {
+    const found = this.source.predictions();
+    if (!found) return null;
+    const rank = found.top[image].indexOf(index);
+    return rank >= 0 ? found.probabilities[image][rank] : this.source.probability(image, index);
+  }
+
+  pickFirstClass() {
+    if (this.state.classIndex === null) {
+      const top = this.top(this.state.image);
+      if (top) this.state.classIndex = top[0];
     }
-    return this.maps.get(key);
   }
 
-  // Layout ----------------------------------------------------------------------------------
+  /** The shown values of a map and their ascending copy, cached per sign. */
+  shownOf(entry, sign) {
+    let bySign = this.shownCache.get(entry);
+    if (!bySign) this.shownCache.set(entry, (bySign = {}));
+    if (!bySign[sign]) {
+      const shown = shownValues(entry.values, sign);
+      bySign[sign] = { shown, sorted: Float64Array.from(shown).sort() };
+    }
+    return bySign[sign];
+  }
+
+  // Layout ------------------------------------------------------------------------------------
 
   build() {
-    const { data, id } = this;
+    const { meta, id } = this;
     this.root.classList.add("sw-explorer");
     this.root.setAttribute("role", "group");
     this.root.setAttribute("aria-label", "Saliency explorer");
     this.thumbs = element("div", { class: "sw-thumbs", role: "radiogroup", "aria-label": "Images" });
-    data.images.forEach((image, i) => {
-      const top = data.top[i][0];
-      const truth = image.label === null ? "" : `, true class ${this.className(image.label)}`;
-      const alt = `${image.name}: predicted ${this.className(top)} ${score(data.probabilities[i][0], data.activation)}${truth}`;
-      const input = element("input", { type: "radio", name: `${id}-image`, value: i, "aria-label": alt });
-      input.addEventListener("change", () => this.select({ image: i, rank: 0 }));
-      const mark = image.label !== null && image.label !== top ? "sw-wrong" : "";
-      this.thumbs.append(
-        element("label", { class: `sw-thumb ${mark}`, title: alt }, [
-          input,
-          element("img", { src: image.src, alt: "", width: 48, height: 48, draggable: "false" }),
-        ]),
-      );
-    });
+    this.pager = element("div", { class: "sw-pager" });
+    this.previousPage = element("button", { type: "button", class: "sw-previous-page", "aria-label": "previous page of images", text: "‹" });
+    this.nextPage = element("button", { type: "button", class: "sw-next-page", "aria-label": "next page of images", text: "›" });
+    this.pageText = element("span", { class: "sw-page" });
+    this.previousPage.addEventListener("click", () => this.showPage(this.page - 1));
+    this.nextPage.addEventListener("click", () => this.showPage(this.page + 1));
+    this.pager.append(this.previousPage, this.pageText, this.nextPage);
     this.views = element("div", { class: "sw-views" });
+    this.bar = element("div", { class: "sw-colour-bar" });
+    this.barCanvas = element("canvas", { width: 256, height: 1, class: "sw-bar-canvas", "aria-hidden": "true" });
+    this.barLow = element("span", { class: "sw-bar-low", text: "0" });
+    this.barHigh = element("span", { class: "sw-bar-high" });
+    this.bar.append(this.barCanvas, element("div", { class: "sw-bar-labels" }, [this.barLow, this.barHigh]));
     this.classes = element("fieldset", { class: "sw-classes" }, [element("legend", { text: "Class" })]);
-    this.methodPicker = this.picker("Method", data.methods.map((m) => [m.name, m.label]), "method");
-    const signed = data.methods.every((m) => m.signed);
+    this.typed = element("input", {
+      type: "text", class: "sw-other-class", list: `${id}-names`, placeholder: "type a class name or index",
+      "aria-label": "Explain another class: type its name or index",
+    });
+    const names = element("datalist", { id: `${id}-names` });
+    for (const name of meta.classNames) names.append(element("option", { value: name }));
+    this.typed.addEventListener("change", () => this.typeClass(this.typed.value));
+    this.methodPicker = this.picker("Method", meta.methods.map((m) => [m.name, m.label]), "method");
     this.signs = element("fieldset", { class: "sw-signs" }, [element("legend", { text: "Sign" })]);
-    for (const sign of signed ? SIGNS : ["absolute"]) {
+    for (const sign of meta.signs) {
       const input = element("input", { type: "radio", name: `${id}-sign`, value: sign });
       input.addEventListener("change", () => this.select({ sign }));
       this.signs.append(element("label", {}, [input, ` ${sign}`]));
     }
-    const cmaps = Object.keys(data.cmaps).map((name) => [name, name]);
-    this.cmapPicker = this.picker("Colour map", cmaps, "cmap");
-    this.blendPicker = this.picker("Blend", BLENDS.map((b) => [b, b]), "blend");
-    this.opacity = element("input", {
-      type: "range", min: 0, max: 1, step: 0.05, value: this.state.alpha, id: `${id}-alpha`,
-    });
-    this.opacityText = element("output", { for: `${id}-alpha` });
-    this.opacity.addEventListener("input", () => this.select({ alpha: Number(this.opacity.value) }));
-    this.comparePicker = this.picker("Compare", COMPARE, "compare");
+    this.cmapPicker = this.picker("Colour map", Object.keys(meta.cmaps).map((n) => [n, n]), "cmap");
+    this.blendPicker = this.picker("Blend", meta.blends.map((b) => [b, b]), "blend");
+    [this.opacity, this.opacityText] = this.slider("Opacity", "alpha", 0, 1, 0.05);
+    [this.clipSlider, this.clipText] = this.slider("Clip at", "clip", 50, 100, 0.5);
+    this.comparePicker = this.picker("Compare", meta.compares, "compare");
+    this.outlineBox = element("input", { type: "checkbox", "data-control": "outline" });
+    this.outlineBox.addEventListener("change", () => this.select({ outline: this.outlineBox.checked }));
+    this.exportButton = element("button", { type: "button", class: "sw-export", text: "Save PNG" });
+    this.exportButton.addEventListener("click", () => this.exportPng());
     const controls = element("div", { class: "sw-controls" }, [
       this.classes,
+      element("div", { class: "sw-typed" }, [this.typed, names]),
       this.methodPicker.parentNode,
       this.signs,
       this.cmapPicker.parentNode,
       this.blendPicker.parentNode,
-      element("label", { class: "sw-field" }, [
-        element("span", { text: "Opacity" }),
-        this.opacity,
-        this.opacityText,
-      ]),
+      this.opacity.parentNode,
+      this.clipSlider.parentNode,
       this.comparePicker.parentNode,
+      meta.masks ? element("label", { class: "sw-check" }, [this.outlineBox, " outline the true object"]) : "",
+      this.exportButton,
     ]);
+    this.progress = element("progress", { class: "sw-progress", max: 1, value: 0 });
+    this.error = element("p", { class: "sw-error", role: "alert" });
     this.status = element("p", { class: "sw-status", "aria-live": "polite" });
+    this.download = element("a", { class: "sw-download", hidden: "" });
     this.root.replaceChildren(
-      this.thumbs,
-      element("div", { class: "sw-body" }, [this.views, controls]),
+      element("div", { class: "sw-strip" }, [this.thumbs, this.pager]),
+      element("div", { class: "sw-body" }, [element("div", { class: "sw-main" }, [this.views, this.bar]), controls]),
+      this.progress,
+      this.error,
       this.status,
+      this.download,
     );
+    this.showPage(this.page);
   }
 
   picker(text, options, key) {
@@ -245,39 +560,144 @@ export class ExplorerView {
     return select;
   }
 
-  // Selection -------------------------------------------------------------------------------
+  slider(text, key, min, max, step) {
+    const input = element("input", { type: "range", min, max, step, "data-control": key, id: `${this.id}-${key}` });
+    const output = element("output", { for: `${this.id}-${key}` });
+    input.addEventListener("input", () => this.select({ [key]: Number(input.value) }));
+    element("label", { class: "sw-field" }, [element("span", { text }), input, output]);
+    return [input, output];
+  }
+
+  /** Shows page `page` of the thumbnails (each page asks only for its own pictures). */
+  showPage(page) {
+    const { meta, id } = this;
+    const pages = Math.max(1, Math.ceil(meta.count / meta.perPage));
+    this.page = Math.min(Math.max(page, 0), pages - 1);
+    const first = this.page * meta.perPage;
+    const last = Math.min(first + meta.perPage, meta.count);
+    const top = this.source.predictions();
+    const status = this.source.status() || {};
+    const errors = status.errors || {};
+    const cells = [];
+    for (let i = first; i < last; i++) {
+      const label = meta.labels ? meta.labels[i] : null;
+      const predicted = top ? top.top[i][0] : null;
+      const truth = label === null ? "" : `, true class ${this.className(label)}`;
+      const guess = predicted === null ? "" : `: predicted ${this.className(predicted)} ${this.score(top.probabilities[i][0])}`;
+      const alt = `${meta.names[i]}${guess}${truth}`;
+      const input = element("input", { type: "radio", name: `${id}-image`, value: i, "aria-label": alt });
+      input.checked = i === this.state.image;
+      input.addEventListener("change", () => this.select({ image: i }));
+      const wrong = label !== null && predicted !== null && label !== predicted;
+      const marks = `sw-thumb${wrong ? " sw-wrong" : ""}${errors[i] ? " sw-failed" : ""}`;
+      const picture = element("img", { alt: "", width: 48, height: 48, draggable: "false" });
+      this.source.thumbnail(i).then((url) => (picture.src = url));
+      cells.push(element("label", { class: marks, title: alt, "data-image": i }, [input, picture]));
+    }
+    this.thumbs.replaceChildren(...cells);
+    this.pager.hidden = pages === 1;
+    this.pageText.textContent = `${first + 1}–${last} of ${meta.count}`;
+    this.previousPage.disabled = this.page === 0;
+    this.nextPage.disabled = this.page === pages - 1;
+  }
+
+  // Selection ---------------------------------------------------------------------------------
 
   /** Changes the selection (any of the state's keys), redraws and reports it. */
   select(changes) {
-    Object.assign(this.state, changes);
+    const before = this.state;
+    this.state = { ...before, ...changes };
+    if (changes.image !== undefined && changes.image !== before.image && changes.classIndex === undefined) {
+      const top = this.top(changes.image);
+      this.state.classIndex = top ? top[0] : null;
+    }
+    this.notice = "";
+    const page = Math.floor(this.state.image / this.meta.perPage);
+    if (page !== this.page) this.showPage(page);
+    this.source.select(this.state);
     this.update();
-    if (this.onSelect) this.onSelect({ ...this.selection() });
+    if (this.onSelect) this.onSelect(this.selection());
   }
 
-  /** The selection in the data's terms: image, class index, method, display options. */
+  /** The selection: image, class index, method and the display options. */
   selection() {
-    const { image, rank } = this.state;
-    return { ...this.state, classIndex: this.data.top[image][rank] };
+    return { ...this.state };
+  }
+
+  /** A class typed by name (any case) or index. */
+  typeClass(text) {
+    const wanted = text.trim();
+    if (!wanted) return;
+    const names = this.meta.classNames;
+    let index = names.findIndex((name) => name.toLowerCase() === wanted.toLowerCase());
+    if (index < 0 && /^\d+$/.test(wanted) && Number(wanted) < names.length) index = Number(wanted);
+    if (index < 0) {
+      this.notice = `No class named “${wanted}”: type a class name or an index.`;
+      this.update();
+      return;
+    }
+    const top = this.top(this.state.image) || [];
+    if (!this.meta.live && !top.includes(index)) {
+      this.notice = `${this.className(index)} is not among this image's top ${top.length} classes, the only ones this page holds.`;
+      this.update();
+      return;
+    }
+    this.typed.value = "";
+    this.select({ classIndex: index });
+  }
+
+  /** Applies display options set from Python (only those that changed there). */
+  applyView(view) {
+    const changed = {};
+    for (const [key, value] of Object.entries(view)) {
+      if (this.lastView && this.lastView[key] === value) continue;
+      changed[key] = value;
+    }
+    this.lastView = { ...view };
+    if (Object.keys(changed).length) this.select(changed);
+  }
+
+  onSource(kind, detail) {
+    if (kind === "predictions") {
+      this.pickFirstClass();
+      this.showPage(this.page);
+      this.update();
+    } else if (kind === "maps") {
+      if (detail.image === this.state.image) this.update();
+    } else if (kind === "status") {
+      this.showStatus();
+      this.update();
+    } else if (kind === "selection") {
+      const s = detail || {};
+      const now = this.state;
+      if (s.image !== now.image || s.class_index !== now.classIndex || s.method !== now.method) {
+        this.select({ image: s.image, classIndex: s.class_index ?? null, method: s.method });
+      }
+    } else if (kind === "view") {
+      this.applyView(detail);
+    }
   }
 
   update() {
-    const { state, data, id } = this;
-    this.thumbs.querySelectorAll("input").forEach((input, i) => {
-      input.checked = i === state.image;
+    const { state, meta, id } = this;
+    this.thumbs.querySelectorAll("input").forEach((input) => {
+      input.checked = Number(input.value) === state.image;
     });
-    const label = data.images[state.image].label;
-    const classInputs = data.top[state.image].map((index, rank) => {
-      const input = element("input", { type: "radio", name: `${id}-class`, value: rank });
-      input.checked = rank === state.rank;
-      input.addEventListener("change", () => this.select({ rank }));
-      const p = data.probabilities[state.image][rank];
+    const top = this.top(state.image) || [];
+    const rows = top.includes(state.classIndex) || state.classIndex === null ? top : [...top, state.classIndex];
+    const label = meta.labels ? meta.labels[state.image] : null;
+    const classInputs = rows.map((index) => {
+      const input = element("input", { type: "radio", name: `${id}-class`, value: index });
+      input.checked = index === state.classIndex;
+      input.addEventListener("change", () => this.select({ classIndex: index }));
+      const p = this.probability(state.image, index);
       const bar = element("span", { class: "sw-bar", "aria-hidden": "true" });
-      bar.style.setProperty("--p", `${Math.max(0, Math.min(1, p)) * 100}%`);
+      bar.style.setProperty("--p", `${p === null ? 0 : Math.max(0, Math.min(1, p)) * 100}%`);
       const truth = index === label ? element("span", { class: "sw-true", text: "true" }) : "";
-      return element("label", { class: "sw-class" }, [
+      return element("label", { class: "sw-class", "data-class": index }, [
         input,
         element("span", { class: "sw-name", text: this.className(index) }),
-        element("span", { class: "sw-p", text: score(p, data.activation) }),
+        element("span", { class: "sw-p", text: p === null ? "" : this.score(p) }),
         truth,
         bar,
       ]);
@@ -291,62 +711,179 @@ export class ExplorerView {
     this.comparePicker.value = state.compare;
     this.opacity.value = state.alpha;
     this.opacityText.textContent = Number(state.alpha).toFixed(2);
+    this.clipSlider.value = state.clip;
+    this.clipText.textContent = `${Number(state.clip)}%`;
+    this.outlineBox.checked = state.outline;
     this.signs.querySelectorAll("input").forEach((input) => {
       input.checked = input.value === state.sign;
     });
+    this.showStatus();
     this.ready = this.draw(); // tests and hosts can await the drawn canvas
   }
 
+  showStatus() {
+    const status = this.source.status();
+    if (status && status.total) {
+      this.progress.hidden = status.done >= status.total;
+      this.progress.max = status.total;
+      this.progress.value = status.done;
+    } else {
+      this.progress.hidden = true;
+    }
+    const failure = this.source.failure(this.state.image, this.state.method);
+    this.error.hidden = !failure;
+    this.error.textContent = failure || "";
+  }
+
   panels() {
-    const { state, data } = this;
+    const { state, meta } = this;
+    if (state.classIndex === null) return [];
     if (state.compare === "classes") {
-      return data.top[state.image].map((_, rank) => ({ rank, method: state.method }));
+      const top = this.top(state.image) || [];
+      const rows = top.includes(state.classIndex) ? top : [...top, state.classIndex];
+      return rows.map((classIndex) => ({ classIndex, method: state.method }));
     }
     if (state.compare === "methods") {
-      return data.methods.map((m) => ({ rank: state.rank, method: m.name }));
+      return meta.methods.map((m) => ({ classIndex: state.classIndex, method: m.name }));
     }
-    return [{ rank: state.rank, method: state.method }];
+    return [{ classIndex: state.classIndex, method: state.method }];
   }
 
   async draw() {
     const ticket = ++this.drawn;
-    const { state, data } = this;
+    const { state } = this;
     const panels = this.panels();
-    const image = await this.imagePixels(state.image);
-    const maps = await Promise.all(panels.map((p) => this.mapValues(p.method, state.image)));
+    this.source.need(state.image, [...new Set(panels.map((p) => p.method))], state.classIndex);
+    const [image, mask, ...held] = await Promise.all([
+      this.source.image(state.image),
+      state.outline ? this.source.mask(state.image) : null,
+      ...panels.map((p) => this.source.maps(state.image, p.method)),
+    ]);
     if (ticket !== this.drawn) return; // a newer selection is being drawn
-    const [h, w] = data.mapSize;
     const table = this.tables[state.cmap];
-    const figures = panels.map((panel, j) => {
-      const level = levels(maps[j][panel.rank], state.sign, state.clip);
-      const pixels = blend(image.data, image.width, image.height, level, w, h, state.blend, state.alpha, table);
-      const index = data.top[state.image][panel.rank];
-      const method = this.method(panel.method);
-      const name = `${this.className(index)} ${score(data.probabilities[state.image][panel.rank], data.activation)}`;
-      const text = `${method.label} saliency of ${data.images[state.image].name} for class ${name}, ${state.sign} values`;
-      const canvas = element("canvas", {
-        class: "sw-overlay", width: image.width, height: image.height, role: "img", "aria-label": text,
-        "data-method": panel.method, "data-class": index,
-      });
-      canvas.getContext("2d").putImageData(new ImageData(pixels, image.width, image.height), 0, 0);
-      const caption = state.compare === "methods" ? method.label : name;
-      return element("figure", { class: "sw-figure" }, [canvas, element("figcaption", { text: caption })]);
-    });
+    const figures = panels.map((panel, j) => this.figure(panel, held[j].get(panel.classIndex), image, mask, table));
     if (state.compare === "single") {
       const original = element("canvas", {
         class: "sw-image", width: image.width, height: image.height, role: "img",
-        "aria-label": `image ${data.images[state.image].name}`,
+        "aria-label": `image ${this.meta.names[state.image]}`,
       });
-      original.getContext("2d").putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
-      figures.unshift(element("figure", { class: "sw-figure" }, [original, element("figcaption", { text: data.images[state.image].name })]));
+      const pixels = new Uint8ClampedArray(image.data);
+      if (mask) outline(pixels, image.width, image.height, mask);
+      original.getContext("2d").putImageData(new ImageData(pixels, image.width, image.height), 0, 0);
+      figures.unshift(element("figure", { class: "sw-figure" }, [original, element("figcaption", { text: this.meta.names[state.image] })]));
     }
     this.views.replaceChildren(...figures);
     this.views.dataset.compare = state.compare;
-    const selected = this.selection();
-    this.status.textContent = `${data.images[state.image].name}: ${this.method(state.method).label}, class ${this.className(selected.classIndex)}, ${state.sign}, ${state.cmap}, ${state.blend} ${Number(state.alpha).toFixed(2)}`;
+    this.drawBar(table, panels.length === 1 ? held[0].get(panels[0].classIndex) : null);
+    this.showStatus();
+    this.status.textContent = this.statusText();
     this.root.dataset.drawn = String(ticket);
+    const waiting = figures.some((f) => f.dataset.pending === "true");
+    this.root.dataset.pending = waiting ? "true" : "false";
+  }
+
+  figure(panel, entry, image, mask, table) {
+    const { state } = this;
+    const method = this.method(panel.method);
+    const p = this.probability(state.image, panel.classIndex);
+    const name = `${this.className(panel.classIndex)}${p === null ? "" : ` ${this.score(p)}`}`;
+    const caption = state.compare === "methods" ? method.label : name;
+    const canvas = element("canvas", {
+      class: "sw-overlay", width: image.width, height: image.height, role: "img",
+      "data-method": panel.method, "data-class": panel.classIndex,
+    });
+    let pixels;
+    let note = "";
+    if (entry) {
+      const { shown, sorted } = this.shownOf(entry, state.sign);
+      const level = levelsOf(shown, percentile(sorted, state.clip));
+      pixels = blend(image.data, image.width, image.height, level, entry.width, entry.height, state.blend, state.alpha, table);
+      if (sorted[sorted.length - 1] === 0) note = ` (no ${state.sign === "absolute" ? "" : `${state.sign} `}values)`;
+    } else {
+      pixels = new Uint8ClampedArray(image.data);
+      const failure = this.source.failure(state.image, panel.method);
+      note = failure ? " (failed)" : this.meta.live ? " (computing…)" : " (not in this page)";
+      canvas.dataset.pending = failure ? "failed" : "true";
+      canvas.classList.add("sw-pending");
+    }
+    if (mask) outline(pixels, image.width, image.height, mask);
+    canvas.setAttribute("aria-label", `${method.label} saliency of ${this.meta.names[state.image]} for class ${name}, ${state.sign} values${note}`);
+    canvas.getContext("2d").putImageData(new ImageData(pixels, image.width, image.height), 0, 0);
+    const figure = element("figure", { class: "sw-figure" }, [canvas, element("figcaption", { text: caption + note })]);
+    figure.dataset.pending = entry ? "false" : "true";
+    return figure;
+  }
+
+  /** The colour table as a bar, with the map value that full colour stands for. */
+  drawBar(table, entry) {
+    const { state } = this;
+    const context = this.barCanvas.getContext("2d");
+    const row = new ImageData(256, 1);
+    for (let i = 0; i < 256; i++) {
+      const w = state.blend === "mask-image" ? null : i;
+      for (let c = 0; c < 3; c++) row.data[i * 4 + c] = w === null ? i : table[i * 3 + c];
+      row.data[i * 4 + 3] = 255;
+    }
+    context.putImageData(row, 0, 0);
+    if (!entry) {
+      this.barHigh.textContent = "";
+      return;
+    }
+    const { sorted } = this.shownOf(entry, state.sign);
+    const value = percentile(sorted, state.clip) * entry.scale;
+    const sign = state.sign === "negative" ? "−" : "";
+    this.barHigh.textContent = `≥ ${sign}${formatValue(value)} (${state.clip}th percentile)`;
+  }
+
+  statusText() {
+    const { state, meta } = this;
+    const status = this.source.status();
+    const method = this.method(state.method).label;
+    const base = `${meta.names[state.image]}: ${method}, class ${state.classIndex === null ? "…" : this.className(state.classIndex)}, ${state.sign}, ${state.cmap}, ${state.blend} ${Number(state.alpha).toFixed(2)}`;
+    const text = this.notice || (status && status.text ? status.text : base);
+    return this.notice || !status ? text : `${text} · ${base}`;
+  }
+
+  /** The figures on screen as one PNG, offered as a download. */
+  async exportPng() {
+    const canvases = [...this.views.querySelectorAll("canvas")];
+    if (canvases.length === 0) return null;
+    const gap = 8;
+    const caption = 18;
+    const width = canvases.reduce((sum, c) => sum + c.width, 0) + gap * (canvases.length - 1);
+    const height = Math.max(...canvases.map((c) => c.height));
+    const scale = Math.max(1, Math.floor(256 / height));
+    const sheet = element("canvas", { width: width * scale, height: height * scale + caption });
+    const context = sheet.getContext("2d");
+    context.fillStyle = "#fff";
+    context.fillRect(0, 0, sheet.width, sheet.height);
+    context.imageSmoothingEnabled = false;
+    context.fillStyle = "#222";
+    context.font = "12px sans-serif";
+    let x = 0;
+    for (const canvas of canvases) {
+      context.drawImage(canvas, x, 0, canvas.width * scale, canvas.height * scale);
+      const text = canvas.closest("figure")?.querySelector("figcaption")?.textContent || "";
+      context.fillText(text, x + 2, height * scale + 13, canvas.width * scale - 4);
+      x += (canvas.width + gap) * scale;
+    }
+    const blob = await new Promise((resolve) => sheet.toBlob(resolve, "image/png"));
+    const { state } = this;
+    this.download.href = URL.createObjectURL(blob);
+    this.download.download = `saliency-image${state.image}-class${state.classIndex}-${state.method}.png`;
+    this.download.textContent = this.download.download;
+    this.download.hidden = false;
+    this.download.click();
+    return blob;
+  }
+
+  destroy() {
+    this.unsubscribe();
+    this.drawn++;
   }
 }
+
+// Entry points --------------------------------------------------------------------------------
 
 /** Mounts every explorer of `root` that is not mounted yet (safe to call again). */
 export function mountAll(root = document) {
@@ -355,8 +892,28 @@ export function mountAll(root = document) {
     node.setAttribute("data-mounted", "");
     const source = node.querySelector('script[type="application/json"]');
     if (!source) continue;
-    node.explorer = new ExplorerView(node, JSON.parse(source.textContent));
+    node.explorer = new ExplorerView(node, new InlineSource(JSON.parse(source.textContent)));
     mounted.push(node.explorer);
   }
   return mounted;
 }
+
+/** anywidget's entry point: the live SaliencyWidget, drawn by the same view. */
+function render({ model, el }) {
+  const source = new KernelSource(model);
+  const root = element("div", { class: "sw-explorer saliency-widget", "data-saliency-widget": "" });
+  el.append(root);
+  const view = new ExplorerView(root, source);
+  root.explorer = view;
+  const selection = model.get("selection");
+  if (selection && selection.image !== undefined) {
+    view.select({ image: selection.image, classIndex: selection.class_index ?? null, method: selection.method });
+  }
+  view.applyView(model.get("view"));
+  return () => {
+    view.destroy();
+    source.close();
+  };
+}
+
+export default { render };

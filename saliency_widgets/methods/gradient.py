@@ -14,8 +14,8 @@ import tensorflow as tf
 
 from saliency_widgets.inspection import guided_model
 
-Reduce = Literal["max", "mean", "sum"] | None
-REDUCTIONS = ("max", "mean", "sum", None)
+Reduce = Literal["max", "signed_max", "mean", "sum"] | None
+REDUCTIONS = ("max", "signed_max", "mean", "sum", None)
 MAX_UNROLLED_CLASSES = 16
 """Up to this many classes per call, backward passes are unrolled in the graph (faster on CPU);
 beyond it ``batch_jacobian`` keeps the graph small."""
@@ -86,7 +86,9 @@ def reduce_channels(grads: tf.Tensor, reduce: Reduce) -> tf.Tensor:
 
     Args:
         grads: Per-class attributions ``(B, K, H, W, C)``.
-        reduce: ``"max"`` (max of absolute values, Simonyan et al.), ``"mean"`` or ``"sum"``
+        reduce: ``"max"`` (max of absolute values, Simonyan et al.), ``"signed_max"`` (the
+            signed value of the channel with the largest magnitude: its absolute value is
+            ``"max"``'s map, its sign that of the dominant channel), ``"mean"`` or ``"sum"``
             (signed), or ``None`` to keep channels.
 
     Returns:
@@ -97,6 +99,9 @@ def reduce_channels(grads: tf.Tensor, reduce: Reduce) -> tf.Tensor:
     """
     if reduce == "max":
         maps = tf.reduce_max(tf.abs(grads), axis=-1)
+    elif reduce == "signed_max":
+        dominant = tf.argmax(tf.abs(grads), axis=-1, output_type=tf.int32)
+        maps = tf.gather(grads, dominant, axis=-1, batch_dims=grads.shape.rank - 1)
     elif reduce == "mean":
         maps = tf.reduce_mean(grads, axis=-1)
     elif reduce == "sum":

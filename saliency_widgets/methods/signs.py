@@ -1,7 +1,21 @@
-"""Sign modes: which part of a signed attribution a map shows, and how to ask the engine for it.
+"""The one signed map per (image, class, method) that every view draws all three sign modes from.
 
-Shared by the widget and the static explorer (so both show the same map for the same choice),
-and free of widget code, so the explorer and the command line need no ``ipywidgets``.
+The widget and the explorer ask the engine for a single *signed* map per class and method and
+leave the sign to the display step (:func:`saliency_widgets.display.signed`): ``"absolute"``
+shows ``|m|``, ``"positive"`` ``max(m, 0)`` and ``"negative"`` ``max(-m, 0)`` of the same map, so
+switching the sign computes nothing and sends nothing.
+
+Which map: the method's raw output with the registry's parameters and no postprocessing (the
+display step's percentile scaling replaces normalising filters), except that a method whose
+channel reduction is ``"max"`` of absolute values (vanilla gradients, guided backprop, SmoothGrad
+over them: Simonyan et al.'s map, which has no sign left) is asked for ``"signed_max"``: the
+signed value of the channel with the largest magnitude. Its absolute value is exactly the
+``"max"`` map, so the default ``"absolute"`` view draws the method as registered (before its
+normalising filter, which the display step's percentile scaling replaces), and its sign is that
+of the dominant colour channel. Methods whose maps cannot be
+negative (CAMs, VarGrad, SquareGrad) show nothing in ``"negative"`` mode, as they should.
+
+Free of widget code, so the explorer and the command line need no ``ipywidgets``.
 """
 
 from __future__ import annotations
@@ -10,61 +24,44 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from saliency_widgets.filters import FILTERS
 from saliency_widgets.methods import get_method
 
-SIGNS = ("absolute", "positive", "negative")
-"""Sign modes: which part of a signed attribution the map shows."""
-
-SIGNED_REDUCTION = "sum"
-"""Channel reduction asked of methods with a ``reduce`` option when a signed map is needed:
-their default (``"max"`` of absolute values) has no sign left to keep."""
+SIGNED_REDUCTION = "signed_max"
+"""Channel reduction asked of methods whose registered reduction is ``"max"`` of absolute
+values (see the module's description)."""
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """How :func:`saliency_widgets.explain` is called for one method and sign mode.
+class SignedCall:
+    """How :func:`saliency_widgets.explain` is called for a method's signed map.
 
     Attributes:
         function: The pure method.
-        postprocessing: The filter that turns its output into a ``[0, 1]`` map.
-        params: Keyword parameters of the method.
+        params: Its keyword parameters (the registry's, with a signed reduction).
     """
 
     function: Callable
-    postprocessing: Callable
     params: dict[str, Any]
 
 
-def recipe(method: str, sign: str) -> Recipe:
-    """Decides the engine call for ``method`` shown in sign mode ``sign``.
-
-    ``"absolute"`` uses the method's own default postprocessing (so the widget shows what
-    ``sw.explain`` with the registry's defaults returns), ``absolute_normalize`` when it has none.
-    ``"positive"``/``"negative"`` use ``positive_normalize``/``negative_normalize``; a method whose
-    ``reduce`` option would discard the sign (``"max"`` of absolute values) is asked for a signed
-    :data:`SIGNED_REDUCTION` instead.
+def signed_call(method: str) -> SignedCall:
+    """The engine call that gives ``method``'s signed map (no postprocessing).
 
     Args:
         method: A name in :data:`saliency_widgets.methods.METHODS`.
-        sign: One of :data:`SIGNS`.
 
     Returns:
-        The :class:`Recipe`.
+        The :class:`SignedCall`.
 
     Raises:
-        ValueError: For an unknown method or sign mode.
+        ValueError: For an unknown method.
     """
     spec = get_method(method)
-    if sign not in SIGNS:
-        raise ValueError(f"sign={sign!r}: expected one of {SIGNS}")
     params = dict(spec.params)
-    if sign == "absolute":
-        return Recipe(spec.function, spec.postprocessing or FILTERS["absolute_normalize"], params)
-    defaults = {parameter.name: parameter.default for parameter in spec.parameters}
-    if defaults.get("reduce") == "max":
+    reductions = {parameter.name: parameter.default for parameter in spec.parameters}
+    if reductions.get("reduce") == "max":
         params["reduce"] = SIGNED_REDUCTION
-    return Recipe(spec.function, FILTERS[f"{sign}_normalize"], params)
+    return SignedCall(spec.function, params)
 
 
-__all__ = ["SIGNED_REDUCTION", "SIGNS", "Recipe", "recipe"]
+__all__ = ["SIGNED_REDUCTION", "SignedCall", "signed_call"]

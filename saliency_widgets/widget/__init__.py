@@ -1,11 +1,15 @@
-"""An interactive explorer of saliency maps for Jupyter, built from core ipywidgets only.
+"""An interactive explorer of saliency maps for notebooks.
+
+An anywidget drawn by the explorer's ES module (:mod:`saliency_widgets.explorer`), its maps
+computed by the kernel.
 
 Example:
     >>> from saliency_widgets import zoo
     >>> from saliency_widgets.widget import SaliencyWidget
     >>> samples = zoo.load_samples(16)
     >>> SaliencyWidget(zoo.load_shapes_model(), samples.images, samples.labels,
-    ...                preprocess=zoo.preprocess, class_names=zoo.class_names())  # doctest: +SKIP
+    ...                preprocess=zoo.preprocess, class_names=zoo.class_names(),
+    ...                masks=samples.masks)  # doctest: +SKIP
 """
 
 from __future__ import annotations

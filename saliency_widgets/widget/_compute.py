@@ -1,8 +1,8 @@
 """What the widget asks of the engine: predictions for every image, maps for one image.
 
-No TensorFlow maths here: predictions come from :func:`~saliency_widgets.inspection.
-explained_model`'s model, maps from :func:`saliency_widgets.explain` with a method of the
-registry, postprocessed by a filter of :data:`saliency_widgets.filters.FILTERS`.
+No TensorFlow maths here: predictions come from :func:`saliency_widgets.predict.predict`, maps
+from :func:`saliency_widgets.explain` with a method of the registry, called for its signed map
+(:func:`saliency_widgets.methods.signs.signed_call`): the browser draws every sign mode from it.
 """
 
 from __future__ import annotations
@@ -16,49 +16,38 @@ import numpy as np
 from saliency_widgets import engine
 from saliency_widgets._messages import describe
 from saliency_widgets.inspection import ExplainedModel, explained_model
-from saliency_widgets.methods import METHODS, get_method
-from saliency_widgets.methods.signs import SIGNED_REDUCTION, SIGNS, Recipe, recipe
+from saliency_widgets.methods.signs import signed_call
 from saliency_widgets.predict import predict
 from saliency_widgets.widget._images import Pictures
 
 
-def method_names() -> list[str]:
-    """Names of every registered method, in registry order (read at call time)."""
-    return list(METHODS)
-
-
-def method_label(name: str) -> str:
-    """The method's human-readable label (its name when it has none)."""
-    return get_method(name).label or name
-
-
 def explain_classes(
-    model: keras.Model, x: np.ndarray, classes: tuple[int, ...], method: str, sign: str
+    model: keras.Model, x: np.ndarray, classes: tuple[int, ...], method: str
 ) -> np.ndarray:
-    """Maps of several classes of one image, from one batched multi-class engine call.
+    """Signed maps of several classes of one image, from one batched multi-class engine call.
 
     Args:
         model: The user's model.
         x: One preprocessed image ``(H, W, C)``.
         classes: The classes to explain.
         method: Registry name of the method.
-        sign: Sign mode.
 
     Returns:
-        ``(len(classes), H', W')`` float32 maps in ``[0, 1]``.
+        ``(len(classes), H', W')`` float32 signed maps (NaN and infinities as 0).
     """
-    how = recipe(method, sign)
+    call = signed_call(method)
     _, maps = engine.explain(
-        how.function,
+        call.function,
         model,
         x[None],
         np.asarray([classes], dtype=np.int32),
         batch_size=1,
-        postprocessing=how.postprocessing,
+        postprocessing=None,
         verbose=False,
-        **how.params,
+        **call.params,
     )
-    return np.moveaxis(maps[0], -1, 0)
+    maps = np.moveaxis(np.asarray(maps[0], dtype=np.float32), -1, 0)
+    return np.where(np.isfinite(maps), maps, np.float32(0.0))
 
 
 class Predictor:
@@ -189,16 +178,10 @@ def _predict_batch(
 
 
 __all__ = [
-    "SIGNED_REDUCTION",
-    "SIGNS",
     "Predictions",
     "Predictor",
-    "Recipe",
     "describe",
     "explain_classes",
-    "method_label",
-    "method_names",
     "predict_pictures",
     "prepare",
-    "recipe",
 ]

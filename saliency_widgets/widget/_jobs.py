@@ -1,23 +1,40 @@
 """The worker thread's work: the start-up forward pass, then the map jobs the state plans.
 
-Results go into the :class:`~saliency_widgets.widget._state.ExplorerState` (and the
-:class:`~saliency_widgets.widget._display.Display`'s probabilities and class names); the owner
-is told through two callbacks when the view should be drawn again. Nothing here touches a
-widget.
+Results go into the :class:`~saliency_widgets.widget._state.WidgetState`; the widget is told
+through callbacks (:class:`Reports`) so that it can send them to the browser. Nothing here
+touches a trait or a comm.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 
-from saliency_widgets import render
 from saliency_widgets.widget import _compute
-from saliency_widgets.widget._display import Display
 from saliency_widgets.widget._images import Pictures
-from saliency_widgets.widget._state import ExplorerState, MapJob
+from saliency_widgets.widget._state import MapJob, WidgetState
+
+
+@dataclass(frozen=True)
+class Reports:
+    """Where the worker's results go (each called on the worker thread).
+
+    Attributes:
+        progress: The number of images the start-up pass has predicted so far.
+        predicted: The start-up pass is done (scores are in the state).
+        started: A map job begins.
+        computed: A job's maps are in the cache.
+        failed: A job failed (its message is in the state).
+    """
+
+    progress: Callable[[int], None]
+    predicted: Callable[[], None]
+    started: Callable[[MapJob], None]
+    computed: Callable[[MapJob, np.ndarray], None]
+    failed: Callable[[MapJob], None]
 
 
 class MapJobs:
@@ -29,10 +46,8 @@ class MapJobs:
         pictures: The images as given.
         preprocess: Images as given to model inputs (``None``: as they are).
         batch_size: Images per batch of the start-up pass.
-        display: Where probabilities and class names are recorded; holds the state.
-        progress: Called with the number of images the start-up pass has done.
-        redraw: Draws the view again (``True``: the controls too); called with the lock held.
-        status: Draws the status line alone; called with the lock held.
+        state: The widget's state.
+        reports: Where results are reported.
     """
 
     def __init__(
@@ -42,23 +57,18 @@ class MapJobs:
         pictures: Pictures,
         preprocess: Callable[[np.ndarray], object] | None,
         batch_size: int,
-        display: Display,
-        progress: Callable[[int], None],
-        redraw: Callable[[bool], None],
-        status: Callable[[], None],
+        state: WidgetState,
+        reports: Reports,
     ) -> None:
         self.model = model
         self.predictor = predictor
         self.pictures = pictures
         self.preprocess = preprocess
         self.batch_size = batch_size
-        self.display = display
-        self.state: ExplorerState = display.state
+        self.state = state
+        self.reports = reports
         self.inputs: list[np.ndarray | None] = [None] * len(pictures)
         """The model input of each image (``None`` until predicted, or where it failed)."""
-        self._progress = progress
-        self._redraw = redraw
-        self._status = status
         self._startup_pending = True
 
     def plan(self) -> Callable[[], None] | None:
@@ -71,8 +81,6 @@ class MapJobs:
 
     def startup(self) -> None:
         """Predicts every image; a failure that hits them all is shown on each."""
-        display = self.display
-        classes = display.class_names
         count = len(self.pictures)
         try:
             predictions = _compute.predict_pictures(
@@ -80,47 +88,41 @@ class MapJobs:
                 self.pictures,
                 self.preprocess,
                 self.batch_size,
-                self._progress,
-                classes=len(classes) if classes else None,
+                self.reports.progress,
+                classes=self.predictor.units,
             )
         except Exception as error:  # a bug in preprocessing or the model that hits everything
             message = f"The start-up forward pass failed: {_compute.describe(error)}"
             predictions = _compute.Predictions(
                 [None] * count,
-                np.full((count, len(classes or [None])), np.nan, np.float32),
+                np.full((count, self.predictor.units or 1), np.nan, np.float32),
                 dict.fromkeys(range(count), message),
             )
         self.inputs = predictions.inputs
-        scores = predictions.scores
-        with self.state.lock:
-            display.probabilities = render.scores_to_probabilities(scores, display.activation)
-            if display.class_names is None:
-                display.class_names = [f"class {i}" for i in range(scores.shape[1])]
-            self.state.set_scores(scores, predictions.errors)
-            self._redraw(True)
+        self.state.set_scores(predictions.scores, predictions.errors)
+        self.reports.predicted()
 
     def run(self, job: MapJob) -> None:
-        """Computes ``job``'s maps (or records why not); redraws if its image is shown."""
+        """Computes ``job``'s maps, or records why not."""
         state = self.state
         with state.lock:
             state.running = job
-            self._status()
+        self.reports.started(job)
         try:
             x = self.inputs[job.image]
             if x is None:
                 raise RuntimeError(f"image {job.image} has no model input")
-            maps = _compute.explain_classes(self.model, x, job.classes, job.method, job.sign)
+            maps = _compute.explain_classes(self.model, x, job.classes, job.method)
         except Exception as error:
             state.record_failure(job, f"Could not compute the maps: {_compute.describe(error)}")
-        else:
-            state.record(job, maps)
-        finally:
             with state.lock:
                 state.running = None
-                if job.image == state.selection.image:
-                    self._redraw(False)
-                else:
-                    self._status()
+            self.reports.failed(job)
+        else:
+            state.record(job, maps)
+            with state.lock:
+                state.running = None
+            self.reports.computed(job, maps)
 
 
-__all__ = ["MapJobs"]
+__all__ = ["MapJobs", "Reports"]

@@ -1,9 +1,11 @@
-"""The widget's state without the widgets: selection, options, predictions, cache, planning.
+"""The kernel side of a widget: selection, predictions, the map cache and what to compute next.
 
 The worker thread (:mod:`._worker`) never runs a queue of stale requests. It asks
-:meth:`ExplorerState.next_job` what the *current* selection still lacks, computes that, and
-asks again: when the user clicks faster than the model computes, intermediate selections are
-simply never computed, and the view is always redrawn from the current selection (latest wins).
+:meth:`WidgetState.next_job` what the *current* selection, then the views' latest request,
+still lack, computes that, and asks again: when the user clicks faster than the model computes,
+intermediate selections are simply never computed (latest wins). Display options are not here:
+they live in each browser view, which draws every sign, colour map and blend from the one signed
+map per (image, class, method) this cache holds.
 """
 
 from __future__ import annotations
@@ -14,75 +16,72 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from saliency_widgets import display
 from saliency_widgets.targets import top_k
 
-MapKey = tuple[int, int, str, str]
-"""``(image, class_index, method, sign)``: everything that determines a map."""
+MapKey = tuple[int, int, str]
+"""``(image, class_index, method)``: everything that determines a signed map."""
 
 
 @dataclass(frozen=True)
 class Selection:
-    """What the view shows.
+    """What the view explains.
 
     Attributes:
         image: Index of the image.
         class_index: The explained class (``None`` until predictions are known).
         method: Registry name of the method.
-        sign: Sign mode.
     """
 
     image: int
     class_index: int | None
     method: str
-    sign: str
 
     def key(self) -> MapKey | None:
-        """The cache key of the displayed map (``None`` while the class is unknown)."""
+        """The cache key of the selected map (``None`` while the class is unknown)."""
         if self.class_index is None:
             return None
-        return (self.image, self.class_index, self.method, self.sign)
+        return (self.image, self.class_index, self.method)
 
 
 @dataclass(frozen=True)
-class ViewOptions:
-    """How maps are drawn: presentation only, so changing them never recomputes a map.
+class Want:
+    """The maps a browser view asked for last (a compare mode, a reloaded page).
 
     Attributes:
-        cmap: Colour map name.
-        alpha: Overlay opacity in ``[0, 1]``.
-        blend: Blend mode, one of :data:`saliency_widgets.display.BLENDS`.
-        clip: Percentile of each map drawn at full colour, in ``(0, 100]``.
+        image: Index of the image.
+        methods: The methods whose maps it lacks.
+        class_index: A class it needs besides the top-K, or ``None``.
     """
 
-    cmap: str = display.DEFAULT_CMAP
-    alpha: float = display.DEFAULT_ALPHA
-    blend: str = display.DEFAULT_BLEND
-    clip: float = display.DEFAULT_CLIP
+    image: int
+    methods: tuple[str, ...]
+    class_index: int | None = None
 
 
 @dataclass(frozen=True)
 class MapJob:
-    """One engine call: maps of ``classes`` for one image.
+    """One engine call: signed maps of ``classes`` for one image.
 
     Attributes:
         image: Index of the image.
         classes: The classes, the top-K first (padded to a fixed width so that the engine's
             compiled function never retraces).
         method: Registry name of the method.
-        sign: Sign mode.
-        background: A prefetch, not needed by the current view.
+        background: A prefetch, not needed by any view yet.
     """
 
     image: int
     classes: tuple[int, ...]
     method: str
-    sign: str
     background: bool = False
 
     def keys(self) -> list[MapKey]:
-        """The cache keys this job fills, one per class."""
-        return [(self.image, c, self.method, self.sign) for c in self.classes]
+        """The cache keys this job fills, one per class (padding included)."""
+        return [(self.image, c, self.method) for c in self.classes]
+
+    def unique_classes(self) -> tuple[int, ...]:
+        """The classes without the padding, in order."""
+        return tuple(dict.fromkeys(self.classes))
 
 
 class MapCache:
@@ -135,48 +134,31 @@ class MapCache:
             self._bytes = 0
 
 
-class ExplorerState:
-    """Everything one widget shows, without widgets, and what to compute next.
+class WidgetState:
+    """Everything the kernel knows about one widget, and what to compute next.
 
-    Selection, display options, compare mode, predictions, cache, failures, the running job
-    and the status notice all live here.
-
-    Every method is safe to call from any thread; :attr:`lock` (re-entrant) also serialises the
-    widget's redraws, so that a redraw of an old selection can never land after a newer one.
+    Every method is safe to call from any thread (:attr:`lock` is re-entrant).
 
     Args:
         count: Number of images.
         selection: The initial selection.
         k: How many top classes per image get maps (and rows in the class picker).
         prefetch: Whether neighbouring images are computed in the background.
-        view: The initial display options.
     """
 
-    def __init__(
-        self,
-        count: int,
-        selection: Selection,
-        k: int,
-        prefetch: bool = True,
-        view: ViewOptions | None = None,
-    ) -> None:
+    def __init__(self, count: int, selection: Selection, k: int, prefetch: bool = True) -> None:
         self.count = count
         self.k = k
         self.prefetch = prefetch
         self.lock = threading.RLock()
         self.selection = selection
-        self.view = view or ViewOptions()
-        self.notice = ""
-        """A message for the status line (a class name that names nothing), until the next
-        selection."""
+        self.want: Want | None = None
         self.running: MapJob | None = None
-        self.compare = "single"
-        self.compare_methods: tuple[str, ...] = ()
         self.cache = MapCache()
         self.scores: np.ndarray | None = None
         self.top: np.ndarray | None = None
         self.image_errors: dict[int, str] = {}
-        self.failures: dict[tuple[int, str, str], str] = {}
+        self.failures: dict[tuple[int, str], str] = {}
         self.started = False
 
     def set_scores(self, scores: np.ndarray, errors: dict[int, str]) -> None:
@@ -204,23 +186,19 @@ class ExplorerState:
         return int(self.top[image, 0])
 
     def select(
-        self,
-        image: int | None = None,
-        class_index: int | None = None,
-        method: str | None = None,
-        sign: str | None = None,
+        self, image: int | None = None, class_index: int | None = None, method: str | None = None
     ) -> Selection:
         """Changes the selection (already validated; ``None`` leaves a field as it is).
 
-        Changing the image without naming a class selects that image's predicted class; any
-        selection clears the status notice.
+        Changing the image without naming a class selects that image's predicted class, and
+        retries what failed on it.
 
         Returns:
             The new selection.
         """
         with self.lock:
             current = self.selection
-            if image is not None:  # a click on an image retries what failed on it
+            if image is not None:
                 self.failures = {k: v for k, v in self.failures.items() if k[0] != image}
                 if class_index is None and image != current.image:
                     current = replace(current, class_index=self.top_class(image))
@@ -228,15 +206,13 @@ class ExplorerState:
                 current.image if image is None else image,
                 current.class_index if class_index is None else class_index,
                 method or current.method,
-                sign or current.sign,
             )
-            self.notice = ""
             return self.selection
 
-    def set_view(self, view: ViewOptions) -> None:
-        """Changes the display options (already validated)."""
+    def ask(self, want: Want) -> None:
+        """Records a view's latest request (it replaces the previous one: latest wins)."""
         with self.lock:
-            self.view = view
+            self.want = want
 
     def classes_for(self, image: int, extra: int | None = None) -> tuple[int, ...]:
         """The classes one engine call explains for ``image``: the top-K, then ``extra``.
@@ -255,22 +231,21 @@ class ExplorerState:
             top.append(int(extra))
         return tuple(top + [top[0]] * (width - len(top)))
 
-    def failure(self, image: int, method: str, sign: str) -> str | None:
-        """Why the view of ``image`` cannot be shown, if it cannot."""
+    def failure(self, image: int, method: str) -> str | None:
+        """Why the maps of ``image`` by ``method`` cannot be shown, if they cannot."""
         with self.lock:
-            return self.image_errors.get(image) or self.failures.get((image, method, sign))
+            return self.image_errors.get(image) or self.failures.get((image, method))
 
-    def _job_for(self, image: int, method: str, sign: str, extra: int | None) -> MapJob | None:
-        if self.failure(image, method, sign) is not None:
-            return None
-        classes = self.classes_for(image, extra)
-        job = MapJob(image, classes, method, sign)
-        if all(key in self.cache for key in job.keys()):
-            return None
-        return job
+    def job_for(self, image: int, method: str, extra: int | None) -> MapJob | None:
+        """The engine call that fills what the cache lacks for ``(image, method)``, if any."""
+        with self.lock:
+            if not self.started or self.failure(image, method) is not None:
+                return None
+            job = MapJob(image, self.classes_for(image, extra), method)
+            return None if all(key in self.cache for key in job.keys()) else job
 
     def next_job(self) -> MapJob | None:
-        """What to compute next: the view's maps first, then the neighbours' (prefetch).
+        """What to compute next: the selection, the views' latest request, then neighbours.
 
         Returns:
             The next job, or ``None`` when nothing is missing.
@@ -279,18 +254,19 @@ class ExplorerState:
             if not self.started:
                 return None
             selection = self.selection
-            methods = [selection.method]
-            if self.compare == "methods":
-                methods += [m for m in self.compare_methods if m != selection.method]
-            for method in methods:
-                job = self._job_for(selection.image, method, selection.sign, selection.class_index)
+            wanted = [(selection.image, selection.method, selection.class_index)]
+            if self.want is not None:
+                want = self.want
+                wanted += [(want.image, method, want.class_index) for method in want.methods]
+            for image, method, extra in wanted:
+                job = self.job_for(image, method, extra)
                 if job is not None:
                     return job
             if not self.prefetch:
                 return None
             for image in (selection.image + 1, selection.image - 1):
                 if 0 <= image < self.count:
-                    job = self._job_for(image, selection.method, selection.sign, None)
+                    job = self.job_for(image, selection.method, None)
                     if job is not None:
                         return replace(job, background=True)
             return None
@@ -303,14 +279,24 @@ class ExplorerState:
     def record_failure(self, job: MapJob, message: str) -> None:
         """Remembers that ``job`` failed, so that it is not retried until its image is picked."""
         with self.lock:
-            self.failures[(job.image, job.method, job.sign)] = message
+            self.failures[(job.image, job.method)] = message
+
+    def shows_selection(self) -> bool:
+        """Whether the selected map is computed (or known to fail)."""
+        with self.lock:
+            key = self.selection.key()
+            if not self.started:
+                return False
+            if key is None or self.failure(key[0], key[2]) is not None:
+                return True
+            return key in self.cache
+
+    def held(self, image: int, method: str, classes: tuple[int, ...]) -> np.ndarray | None:
+        """The cached maps of ``classes`` (``(K, h, w)``), or ``None`` if one is missing."""
+        found = [self.cache.get((image, c, method)) for c in classes]
+        if any(m is None for m in found):
+            return None
+        return np.stack(found)  # type: ignore[arg-type]
 
 
-__all__ = [
-    "ExplorerState",
-    "MapCache",
-    "MapJob",
-    "MapKey",
-    "Selection",
-    "ViewOptions",
-]
+__all__ = ["MapCache", "MapJob", "MapKey", "Selection", "Want", "WidgetState"]

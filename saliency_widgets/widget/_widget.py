@@ -1,42 +1,56 @@
-"""The :class:`SaliencyWidget`: layout, events and the worker that computes maps off the event path.
+"""The :class:`SaliencyWidget`: an anywidget drawn by the explorer's ES module, fed by the kernel.
 
-Data flows one way: clicks change the selection (:mod:`._state`), the worker asks the engine for
-what the selection lacks (:mod:`._compute`), and every redraw reads the *current* selection and
-the cache, under one lock, through the renderer (:mod:`._view`). A redraw of an older selection
-can therefore never land after a newer one.
+Data flows one way. The browser view (``explorer.js``'s ``ExplorerView`` over a
+``KernelSource``) says what it shows through the ``selection`` trait and asks for what it lacks
+in custom messages; the worker thread asks the engine for what the state plans
+(:meth:`~saliency_widgets.widget._state.WidgetState.next_job`: latest wins) and the maps go to
+every view as binary buffers. Everything cosmetic (sign, colour map, blend, opacity, clip,
+compare layout, outline) happens in the browser and never reaches the kernel.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-import ipywidgets as widgets
+import anywidget
 import keras
 import numpy as np
+import traitlets
 from matplotlib.figure import Figure
 
-from saliency_widgets import display, render
+from saliency_widgets import display, explorer, render
+from saliency_widgets.methods import METHODS, get_method
+from saliency_widgets.predict import scores_to_probabilities
 from saliency_widgets.widget import _checks, _compute
-from saliency_widgets.widget._display import Display
+from saliency_widgets.widget._catalogue import Catalogue
 from saliency_widgets.widget._images import load_pictures
-from saliency_widgets.widget._jobs import MapJobs
-from saliency_widgets.widget._layout import COLOUR_MAPS, Callbacks, Controls, descendants
-from saliency_widgets.widget._state import ExplorerState, Selection, ViewOptions
-from saliency_widgets.widget._view import PictureRenderer
+from saliency_widgets.widget._jobs import MapJobs, Reports
+from saliency_widgets.widget._link import ViewLink
+from saliency_widgets.widget._snapshot import snapshot_html
+from saliency_widgets.widget._state import Selection, Want, WidgetState
 from saliency_widgets.widget._worker import Worker
 
 
-class SaliencyWidget(widgets.VBox):
+class SaliencyWidget(anywidget.AnyWidget):
     """Explore a model's saliency maps: click through images, classes and methods.
 
-    A composite of core ipywidgets (a ``VBox``, so it nests in other layouts): it renders in
-    JupyterLab, Notebook 7, Voila, VS Code and Colab with nothing to install or enable beyond
-    ``pip install saliency-widgets[widget]``. The model runs on a worker thread: at start-up one
-    batched forward pass over all images (with a progress bar), then, for the selected image,
-    the maps of its top-K classes in one engine call, cached by (image, class, method, sign),
-    and the neighbouring images in the background. Clicking faster than the model computes is
-    fine: the view always ends on the last selection.
+    An `anywidget <https://anywidget.dev>`_ (an ipywidgets ``DOMWidget``) whose view is the
+    static explorer's ES module: it renders in JupyterLab, Notebook 7, Voilà, VS Code, Colab
+    and marimo (``mo.ui.anywidget(widget)``) with nothing to install beyond
+    ``pip install saliency-widgets[widget]`` and nothing fetched from a CDN. The model runs on a
+    worker thread: at start-up one batched forward pass over all images (with a progress bar),
+    then, for the selected image, the signed maps of its top-K classes in one engine call,
+    cached by (image, class, method), and the neighbouring images in the background. The
+    browser draws every sign mode, colour map, blend, opacity, clip and compare layout from
+    maps it holds, so those cost nothing. Clicking faster than the model computes is fine: the
+    view always ends on the last selection.
+
+    Where no kernel runs (an nbconvert export, a notebook rendered as a docs page), the output
+    shows the static explorer of the widget's state instead: the current page of images, their
+    predictions and the maps computed when it was displayed (see :meth:`to_html` for all).
 
     Args:
         model: A Keras image classifier (never modified).
@@ -46,38 +60,51 @@ class SaliencyWidget(widgets.VBox):
         preprocess: Maps a batch of images as given to model inputs (e.g.
             ``lambda x: x / 127.5 - 1``); the display always shows the images as given.
         class_names: Names by class index (``"class 3"`` when omitted).
-        method: Initial method, a name of :data:`saliency_widgets.methods.METHODS`.
+        masks: A boolean ``(H, W)`` mask of each image's object, outlined over the maps, or
+            ``None``.
+        methods: The methods offered (registry names, a list or ``"a,b"``; every registered
+            method by default).
+        method: Initial method.
         top_k: How many top classes are listed and computed together.
         sign: Initial sign mode: ``"absolute"``, ``"positive"`` or ``"negative"``.
         cmap: Initial colour map.
         alpha: Initial overlay opacity in ``[0, 1]``.
-        blend: Initial blend mode of the overlay, one of
-            :data:`saliency_widgets.display.BLENDS` (``"heat"``: the colour map over the whole
-            image; ``"mask"``: colour only where the map is high; ``"mask-image"``: the image
-            dimmed where the map is low).
-        clip: Initial percentile of each map drawn at full colour, in ``(0, 100]`` (99 by
-            default, as PAIR saliency; 100 scales by the maximum).
+        blend: Initial blend mode (:data:`saliency_widgets.display.BLENDS`).
+        clip: Initial percentile of each map drawn at full colour, in ``(0, 100]``.
+        compare: Initial compare mode (``"single"``, ``"classes"`` or ``"methods"``).
         batch_size: Images per batch of the start-up forward pass.
         per_page: Thumbnails per page.
-        thumbnail_size: Thumbnail side in pixels.
-        view_size: Longer side of the main pictures in pixels.
         prefetch: Compute the neighbouring images' maps in the background.
 
     Raises:
         TypeError: If ``model`` is not a Keras model or ``images`` are not images.
-        ValueError: For empty images, bad labels, class names or options.
+        ValueError: For empty images, bad labels, class names, masks or options.
 
     Example:
         >>> from saliency_widgets import zoo
         >>> from saliency_widgets.widget import SaliencyWidget
         >>> samples = zoo.load_samples(16)
         >>> widget = SaliencyWidget(zoo.load_shapes_model(), samples.images, samples.labels,
-        ...                         preprocess=zoo.preprocess, class_names=zoo.class_names())
+        ...                         preprocess=zoo.preprocess, class_names=zoo.class_names(),
+        ...                         masks=samples.masks)
         >>> widget.select(image=3, class_index=2)
         >>> widget.wait()
         >>> widget.current_map().shape
         (64, 64)
     """
+
+    _esm = explorer.asset("explorer.js")
+    _css = explorer.asset("explorer.css")
+    meta = traitlets.Dict().tag(sync=True)
+    """Names, lists and the initial display (:func:`saliency_widgets.explorer.view_meta`)."""
+    predictions = traitlets.Dict().tag(sync=True)
+    """``{"top": (N, K), "probabilities": (N, K)}`` once the start-up pass is done."""
+    status = traitlets.Dict().tag(sync=True)
+    """What the kernel is doing: text, start-up progress, the errors by image and method."""
+    selection = traitlets.Dict().tag(sync=True)
+    """``{"image", "class_index", "method"}`` shown; set by clicks and by :meth:`select`."""
+    view = traitlets.Dict().tag(sync=True)
+    """The display options set from Python (each view keeps its own after that)."""
 
     def __init__(
         self,
@@ -87,85 +114,91 @@ class SaliencyWidget(widgets.VBox):
         *,
         preprocess: Callable[[np.ndarray], object] | None = None,
         class_names: Sequence[str] | None = None,
+        masks: Sequence[np.ndarray] | np.ndarray | None = None,
+        methods: Sequence[str] | str | None = None,
         method: str = "gradients",
         top_k: int = 5,
         sign: str = "absolute",
-        cmap: str = render.DEFAULT_CMAP,
+        cmap: str = display.DEFAULT_CMAP,
         alpha: float = display.DEFAULT_ALPHA,
         blend: str = display.DEFAULT_BLEND,
         clip: float = display.DEFAULT_CLIP,
+        compare: str = "single",
         batch_size: int = 32,
         per_page: int = 24,
-        thumbnail_size: int = 56,
-        view_size: int = 256,
         prefetch: bool = True,
     ) -> None:
-        super().__init__()
-        self._pictures = load_pictures(images)
-        count = len(self._pictures)
-        self._model = model
+        pictures = load_pictures(images)
+        count = len(pictures)
         predictor = _compute.Predictor(model)
-        labels = _checks.checked_labels(labels, count, predictor.units)
-        names = _checks.checked_names(class_names, predictor.units)
-        _compute.recipe(method, sign)  # validates both
+        offered = explorer.parse_methods(list(METHODS) if methods is None else methods)
+        get_method(method)  # names the known methods when it is not one
+        shown = [display.to_rgb(picture) for picture in pictures.originals]
+        self._catalogue = Catalogue(
+            pictures=pictures,
+            shown=shown,
+            labels=_checks.checked_labels(labels, count, predictor.units),
+            class_names=_checks.checked_names(class_names, predictor.units),
+            masks=explorer.checked_masks(masks, shown),
+            methods=offered if method in offered else (method, *offered),
+            activation=predictor.activation,
+            per_page=_checks.checked_positive("per_page", per_page),
+        )
+        self._view = explorer.ViewOptions(sign, cmap, alpha, blend, clip, compare)
         self._batch_size = _checks.checked_positive("batch_size", batch_size)
-        display.check(clip=clip, blend=blend, alpha=alpha)
-        options = ViewOptions(cmap or render.DEFAULT_CMAP, float(alpha), blend, float(clip))
-        top_k = _checks.checked_positive("top_k", top_k)
-        selection = Selection(0, None, method, sign)
-        self._state = ExplorerState(count, selection, top_k, prefetch, options)
-        self._state.compare_methods = tuple(_compute.method_names())
-        renderer = PictureRenderer(self._pictures, view_size, thumbnail_size)
-        compare_size = max(view_size // 2, 64)
-        self._display = Display(
-            self._state, self._pictures, renderer, labels, names, predictor.activation,
-            compare_size,
-        )  # fmt: skip
-        callbacks = Callbacks(
-            select=self.select, step=self._step, view=self._set_view, compare=self._set_compare,
-            unknown_class=self._unknown_class, export=self._export,
-            thumbnail=renderer.thumbnail, tooltip=self._display.image_title,
-        )  # fmt: skip
-        self._ui = Controls(
-            count, top_k, names or [], options, callbacks, per_page, thumbnail_size, view_size,
-            compare_size,
-        )  # fmt: skip
-        self.children = self._ui.children
-        self.add_class("saliency-widget")
-        self._redraw(controls=True)
+        k = _checks.checked_positive("top_k", top_k)
+        self._model = model
+        self._state = WidgetState(count, Selection(0, None, method), k, prefetch)
+        super().__init__(
+            meta=self._catalogue.meta(self._view, k),
+            predictions={},
+            status={"text": f"Predicting {count} images…", "done": 0, "total": count},
+            selection={"image": 0, "class_index": None, "method": method},
+            view=self._view.as_dict(),
+        )
+        self._link = ViewLink(
+            self._catalogue,
+            self._state,
+            post=lambda content, buffers: self.send(content, buffers),
+            publish=lambda status: setattr(self, "status", status),
+            wake=lambda: self._worker.wake(),
+        )
+        self.on_msg(lambda _, content, buffers: self._link.receive(content))
+        self.observe(self._on_selection, names="selection")
+        reports = Reports(
+            progress=self._link.progress,
+            predicted=self._on_predicted,
+            started=lambda job: self._link.report(),
+            computed=self._link.computed,
+            failed=self._link.failed,
+        )
         self._jobs = MapJobs(
-            model, predictor, self._pictures, preprocess, batch_size, self._display,
-            progress=self._ui.show_progress, redraw=self._redraw, status=self._show_status,
-        )  # fmt: skip
+            model, predictor, pictures, preprocess, self._batch_size, self._state, reports
+        )
         self._worker = Worker(self._jobs.plan, name="saliency-widget")
         self._worker.wake()
 
     # Public API ---------------------------------------------------------------------------
 
     @property
-    def selection(self) -> dict[str, object]:
-        """``{"image": …, "class_index": …, "method": …}`` of the current view."""
-        selection = self._state.selection
-        return {
-            "image": selection.image,
-            "class_index": selection.class_index,
-            "method": selection.method,
-        }
-
-    @property
-    def sign(self) -> str:
-        """The current sign mode."""
-        return self._state.selection.sign
-
-    @property
     def probabilities(self) -> np.ndarray | None:
         """``(N, L)`` probabilities of every image (``None`` until the start-up pass is done)."""
-        return self._display.probabilities
+        return self._catalogue.probabilities
 
     @property
     def class_names(self) -> list[str]:
         """Class names by index."""
-        return list(self._display.class_names or [])
+        return list(self._catalogue.class_names or [])
+
+    @property
+    def sign(self) -> str:
+        """The sign mode set from Python (:meth:`select`), used by :meth:`to_figure`."""
+        return self._view.sign
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods the widget offers."""
+        return self._catalogue.methods
 
     def select(
         self,
@@ -182,23 +215,38 @@ class SaliencyWidget(widgets.VBox):
         Args:
             image: Index of the image.
             class_index: The class to explain.
-            method: A method name of :data:`saliency_widgets.methods.METHODS`.
-            sign: ``"absolute"``, ``"positive"`` or ``"negative"``.
+            method: A method name the widget offers.
+            sign: ``"absolute"``, ``"positive"`` or ``"negative"`` (a display option: the
+                views draw it from the maps they hold).
 
         Raises:
             ValueError: For an index out of range or an unknown method or sign mode.
         """
-        names = self._display.class_names
-        image = _checks.checked_index("image", image, len(self._pictures))
-        limit = len(names) if names else None
+        image = _checks.checked_index("image", image, len(self._catalogue.pictures))
+        limit = len(self._catalogue.class_names) if self._catalogue.class_names else None
         class_index = _checks.checked_index("class_index", class_index, limit)
-        if method is not None or sign is not None:
-            current = self._state.selection
-            _compute.recipe(method or current.method, sign or current.sign)  # validates
-        with self._state.lock:
-            self._state.select(image, class_index, method, sign)
-            self._redraw(controls=True)
-        self._worker.wake()
+        if method is not None and method not in self._catalogue.methods:
+            raise ValueError(f"method={method!r}: expected one of {list(self._catalogue.methods)}")
+        if sign is not None:
+            self.set_view(sign=sign)
+        self._select(image, class_index, method)
+
+    def set_view(self, **options: Any) -> None:
+        """Changes display options in every view and for :meth:`to_figure`.
+
+        Options: ``sign``, ``cmap``, ``alpha``, ``blend``, ``clip``, ``compare``, ``outline``.
+
+        Raises:
+            TypeError: For an unknown option.
+            ValueError: For a value out of range.
+        """
+        self._view = self._view.updated(**options)
+        with self._link.lock:
+            self.view = self._view.as_dict()
+        if self._view.compare == "methods":
+            selection = self._state.selection
+            self._state.ask(Want(selection.image, self._catalogue.methods))
+            self._worker.wake()
 
     def wait(self, timeout: float | None = None) -> None:
         """Blocks until every pending computation (start-up, maps, prefetch) is finished.
@@ -213,44 +261,52 @@ class SaliencyWidget(widgets.VBox):
             raise TimeoutError(f"saliency maps still computing after {timeout} s")
 
     def current_map(self) -> np.ndarray:
-        """The displayed map, ``(H, W)`` float32 in ``[0, 1]`` (waits for it if needed).
+        """The displayed map: the shown part of the signed map (:attr:`sign`), in ``[0, 1]``.
+
+        With the default ``"absolute"`` sign this is the method's map as registered (for
+        vanilla gradients, Simonyan et al.'s maximum of magnitudes over colour channels)
+        divided by its maximum (waits for it if needed).
+
+        Returns:
+            ``(H, W)`` float32.
 
         Raises:
             RuntimeError: If the model failed on the current image (the widget shows why).
         """
-        for _ in range(3):  # a map evicted from a full cache is computed again
-            self.wait()
-            with self._state.lock:
-                selection = self._state.selection
-                failure = self._state.failure(selection.image, selection.method, selection.sign)
-                if failure is not None:
-                    raise RuntimeError(failure)
-                key = selection.key()
-                found = None if key is None else self._state.cache.get(key)
-            if found is not None:
-                return np.array(found)
-            self._worker.wake()
-        raise RuntimeError("the current map could not be computed")
+        selection = self._state.selection
+        return self._shown_map(self._signed_map(selection))
 
     def to_figure(self) -> Figure:
         """The current view as a matplotlib figure (image, map and overlay per row).
 
-        Drawn with the widget's display options (colour map, blend, opacity, clip); each map
-        has a colour bar saying which value full colour stands for. In compare mode, one row
-        per class or per method.
+        Drawn with the display options set from Python (the constructor's, :meth:`set_view`);
+        each map has a colour bar saying which value full colour stands for. In the
+        ``"classes"`` or ``"methods"`` compare mode, one row per class or per method. The
+        *Save PNG* button of a view saves what that view shows instead.
 
         Raises:
             RuntimeError: If the model failed on the current image.
         """
-        self.current_map()  # waits, and raises the model's error if there is one
-        with self._state.lock:
-            rows = [(m, title) for m, title, _ in self._display.panels() if m is not None]
-            image = self._state.selection.image
-            view = self._state.view
+        selection = self._state.selection
+        view = self._view
+        if view.compare == "classes" and self._state.top is not None:
+            rows = [
+                Selection(selection.image, c, selection.method)
+                for c in self._state.top[selection.image]
+            ]
+        elif view.compare == "methods":
+            rows = [
+                Selection(selection.image, selection.class_index, m)
+                for m in self._catalogue.methods
+            ]
+        else:
+            rows = [selection]
+        maps = [self._shown_map(self._signed_map(row)) for row in rows]
+        titles = [self._title(row) for row in rows]
         return render.render_grid(
-            [self._pictures.originals[image]] * len(rows),
-            [m for m, _ in rows],
-            [title for _, title in rows],
+            [self._catalogue.pictures.originals[selection.image]] * len(rows),
+            maps,
+            titles,
             colour_bar=True,
             cols=3,
             alpha=view.alpha,
@@ -269,128 +325,232 @@ class SaliencyWidget(widgets.VBox):
         path.write_bytes(self.to_png(dpi=dpi))
         return path
 
-    def to_html(self, methods: Sequence[str] | str | None = None) -> str:
+    def to_html(
+        self,
+        methods: Sequence[str] | str | None = None,
+        *,
+        images: Sequence[int] | None = None,
+        steps: int = explorer.DEFAULT_STEPS,
+        max_images: int = 200,
+        progress: bool = True,
+    ) -> str:
         """The widget's images, top-K classes and maps as an explorer that needs no kernel.
 
-        A self-contained HTML fragment (see :mod:`saliency_widgets.explorer`): thumbnails, the
-        top-K classes, the methods, sign, colour map, blend and opacity, all clickable in a
-        static page, an nbconvert export or ``IPython.display.HTML``. The maps are computed
-        for every image (one batched engine call per method), starting from the widget's
-        current display options.
+        A self-contained HTML fragment (see :mod:`saliency_widgets.explorer`), drawn by the
+        same module as this widget. The maps of every image's top-K classes are computed with
+        each method (one batched engine call per method), with a progress bar, after a line
+        saying what the page will weigh.
 
         Args:
             methods: Method names (a list or ``"a,b"``); by default the current method, then
                 :data:`saliency_widgets.explorer.DEFAULT_METHODS`.
+            images: Indices of the images to include (all by default).
+            steps: Quantisation steps of the stored maps (127 draws exactly what a live view
+                draws; the default keeps pages small, see :mod:`saliency_widgets.explorer`).
+            max_images: The most images a page may hold; past it a page grows past tens of
+                megabytes and a browser slows down: pass ``images=`` to pick some.
+            progress: Print the estimate and show a progress bar.
 
         Returns:
             The HTML text.
 
         Raises:
             RuntimeError: If the model failed on an image.
-            ValueError: For an unknown method.
+            ValueError: For an unknown method, bad indices, or more images than
+                ``max_images``.
         """
-        from saliency_widgets import explorer
-
         self.wait()
-        inputs = [x for x in self._inputs if x is not None]
-        if len(inputs) != len(self._inputs):
-            failed = [i for i, x in enumerate(self._inputs) if x is None]
+        count = len(self._catalogue.pictures)
+        chosen = list(range(count)) if images is None else list(images)
+        for i in chosen:
+            _checks.checked_index("images[]", i, count)
+        if not chosen:
+            raise ValueError("images is empty: name at least one image index")
+        inputs = [self._jobs.inputs[i] for i in chosen]
+        failed = [i for i, x in zip(chosen, inputs, strict=True) if x is None]
+        if failed:
             raise RuntimeError(f"the model failed on images {failed}: nothing to export")
-        with self._state.lock:
-            current = self._state.selection.method
-            compare = self._state.compare
-            options = self._state.view
-            sign = self.sign
+        current = self._state.selection.method
         names = explorer.parse_methods(methods or (current, *explorer.DEFAULT_METHODS))
+        estimate = explorer.estimate_page(
+            len(chosen), self._state.k, len(names), self._catalogue.shown[chosen[0]].shape, steps
+        )
+        if len(chosen) > max_images:
+            raise ValueError(
+                f"{len(chosen)} images would make a page of about {estimate.megabytes:.0f} MB "
+                f"(max_images={max_images}): pass images=[...] to pick some, or raise max_images"
+            )
+        bar = explorer.Progress(names, enabled=progress)
+        bar.say(
+            f"Explorer of {len(chosen)} images × top-{self._state.k} × {len(names)} "
+            f"methods: about {estimate.megabytes:.1f} MB"
+        )
         data = explorer.explain_top_k(
             self._model,
-            self._pictures.originals,
-            np.stack(inputs),
+            [self._catalogue.shown[i] for i in chosen],
+            np.stack(inputs),  # type: ignore[arg-type]
             methods=names,
             top_k=self._state.k,
             class_names=self.class_names,
-            labels=self._display.labels,
-            names=self._pictures.names,
+            labels=None if self._catalogue.labels is None else self._catalogue.labels[chosen],
+            names=[self._catalogue.pictures.names[i] for i in chosen],
+            masks=None
+            if self._catalogue.masks is None
+            else [self._catalogue.masks[i] for i in chosen],
             batch_size=self._batch_size,
+            progress=bar.step,
         )
+        bar.close()
+        view = self._view
         return explorer.fragment(
             data,
-            compare=compare,
-            sign=sign,
-            cmap=options.cmap,
-            alpha=options.alpha,
-            blend=options.blend,
-            clip=options.clip,
+            sign=view.sign,
+            cmap=view.cmap,
+            alpha=view.alpha,
+            blend=view.blend,
+            clip=view.clip,
+            compare=view.compare,
+            steps=steps,
         )
 
-    def save_html(self, path: str | Path, methods: Sequence[str] | str | None = None) -> Path:
+    def save_html(
+        self, path: str | Path, methods: Sequence[str] | str | None = None, **options: Any
+    ) -> Path:
         """Writes :meth:`to_html` as a complete page that opens from disk; returns its path."""
-        from saliency_widgets import explorer
-
         path = Path(path)
-        path.write_text(explorer.page(self.to_html(methods)), encoding="utf-8")
+        path.write_text(explorer.page(self.to_html(methods, **options)), encoding="utf-8")
         return path
 
     def clear_cache(self) -> None:
         """Forgets every computed map (the next views are computed again)."""
-        with self._state.lock:
-            self._state.cache.clear()
-            self._redraw()
+        self._state.cache.clear()
         self._worker.wake()
 
     def close(self) -> None:
-        """Stops the worker and closes the widget and all its parts."""
+        """Stops the worker and closes the widget."""
         if hasattr(self, "_worker"):
             self._worker.close()
-        for child in descendants(self):
-            child.close()
         super().close()
 
     def __repr__(self) -> str:
-        return f"SaliencyWidget({len(self._pictures)} images, selection={self.selection})"
+        selection = self._state.selection if hasattr(self, "_state") else None
+        return f"SaliencyWidget({len(self._catalogue.pictures)} images, selection={selection})"
 
-    # Events (main thread) -----------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict, dict] | None:
+        """The live view, and the static explorer of the widget's state.
 
-    def _redraw(self, controls: bool = False) -> None:
-        with self._state.lock:
-            if controls:
-                self._ui.show_controls(self._display.controls())
-            self._ui.show_pictures(self._display.pictures_view())
+        The second is for hosts without a widget manager: nbconvert exports, notebooks rendered
+        as documentation pages (:mod:`._snapshot`).
+        """
+        found = super()._repr_mimebundle_(**kwargs)
+        if found is None:
+            return None
+        data, metadata = found
+        try:
+            deadline = time.monotonic() + self.export_wait
+            while not self._state.shows_selection() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            data["text/html"] = snapshot_html(self._catalogue, self._state, self._view)
+        except Exception:  # never lose the live view over its fallback
+            pass
+        return data, metadata
 
-    def _show_status(self) -> None:
-        self._ui.show_status(self._display.status_html())
+    export_wait: float = 30.0
+    """Seconds a display waits for the start-up pass and the selected maps (not the
+    prefetching), so that the static fallback of an exported notebook shows them."""
 
-    @property
-    def _inputs(self) -> list[np.ndarray | None]:
-        return self._jobs.inputs
+    # Kernel side of the views -------------------------------------------------------------
 
-    def _step(self, step: int) -> None:
-        self.select(image=(self._state.selection.image + step) % len(self._pictures))
-
-    def _set_view(self, options: ViewOptions) -> None:
-        with self._state.lock:
-            self._state.set_view(options)
-            self._redraw(controls=True)
-
-    def _set_compare(self, mode: str) -> None:
-        with self._state.lock:
-            self._state.compare = mode
-            self._redraw()
+    def _select(self, image: int | None, class_index: int | None, method: str | None) -> None:
+        self._publish_selection(self._state.select(image, class_index, method))
         self._worker.wake()
 
-    def _unknown_class(self, text: str) -> None:
-        with self._state.lock:
-            self._state.notice = f"No class named {text!r}: type a class name or an index."
-            self._redraw()
+    def _publish_selection(self, selection: Selection) -> None:
+        with self._link.lock:
+            self.selection = {
+                "image": selection.image,
+                "class_index": selection.class_index,
+                "method": selection.method,
+            }
 
-    def _export(self) -> None:
-        try:
-            png = self.to_png()
-        except RuntimeError as error:
-            self._ui.show_download_error(str(error))
+    def _on_selection(self, change: dict[str, Any]) -> None:
+        """A view's click (or :meth:`select`): the state follows, the worker plans."""
+        new = change["new"] or {}
+        state = self._state.selection
+        if (new.get("image"), new.get("class_index"), new.get("method")) == (
+            state.image,
+            state.class_index,
+            state.method,
+        ):
             return
-        image, class_index = self._state.selection.image, self._state.selection.class_index
-        self._ui.show_download(png, f"saliency-image{image}-class{class_index}.png")
+        try:
+            image = _checks.checked_index("image", new.get("image"), len(self._catalogue.pictures))
+            limit = len(self._catalogue.class_names) if self._catalogue.class_names else None
+            class_index = _checks.checked_index("class_index", new.get("class_index"), limit)
+            method = new.get("method")
+            if method not in self._catalogue.methods:
+                raise ValueError(
+                    f"method={method!r}: expected one of {list(self._catalogue.methods)}"
+                )
+        except ValueError:
+            return  # a malformed message from a view: the kernel keeps its selection
+        self._state.select(image, class_index, method)
+        self._worker.wake()
+
+    def _on_predicted(self) -> None:
+        state = self._state
+        scores = state.scores
+        assert scores is not None and state.top is not None
+        self._catalogue.probabilities = scores_to_probabilities(scores, self._catalogue.activation)
+        if self._catalogue.class_names is None:
+            self._catalogue.class_names = [f"class {i}" for i in range(scores.shape[1])]
+            with self._link.lock:
+                self.meta = self._catalogue.meta(self._view, state.k)
+        chosen = np.take_along_axis(self._catalogue.probabilities, state.top, axis=1)
+        with self._link.lock:
+            self.predictions = {
+                "top": state.top.tolist(),
+                "probabilities": np.round(np.nan_to_num(chosen), 5).tolist(),
+            }
+        self._publish_selection(state.selection)
+        self._link.report()
+
+    # Python-side maps -----------------------------------------------------------------------
+
+    def _title(self, selection: Selection) -> str:
+        index = selection.class_index
+        name = "…" if index is None else self._catalogue.class_name(index)
+        if (
+            index is not None
+            and self._catalogue.probabilities is not None
+            and self._catalogue.activation != "none"
+        ):
+            name += f" {100 * self._catalogue.probabilities[selection.image, index]:.1f}%"
+        return f"{name} · {get_method(selection.method).label} ({self._view.sign})"
+
+    def _signed_map(self, selection: Selection) -> np.ndarray:
+        """The signed map of ``selection``, computed (on the worker) if needed."""
+        for _ in range(3):  # a map evicted from a full cache is computed again
+            self.wait()
+            state = self._state
+            current = state.selection
+            if selection.class_index is None:
+                selection = Selection(selection.image, current.class_index, selection.method)
+            failure = state.failure(selection.image, selection.method)
+            if failure is not None:
+                raise RuntimeError(failure)
+            key = selection.key()
+            found = None if key is None else state.cache.get(key)
+            if found is not None:
+                return np.array(found)
+            state.ask(Want(selection.image, (selection.method,), selection.class_index))
+            self._worker.wake()
+        raise RuntimeError("the map could not be computed")
+
+    def _shown_map(self, signed: np.ndarray) -> np.ndarray:
+        shown = display.signed(signed, self._view.sign)
+        top = float(shown.max()) if shown.size else 0.0
+        return (shown / top if top > 0 else shown).astype(np.float32)
 
 
-__all__ = ["COLOUR_MAPS", "SaliencyWidget"]
+__all__ = ["SaliencyWidget"]

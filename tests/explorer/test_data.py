@@ -31,32 +31,44 @@ def test_top_classes_and_signed_gradients_are_the_analytic_ones(tiny):
     np.testing.assert_allclose(  # no softmax head: the scores are shown as they are
         data.probabilities, np.take_along_axis(logits, data.indices, 1), rtol=1e-6
     )
-    assert data.activation == "none" and data.methods[0].signed
+    assert data.activation == "none"
     inputs = tf.constant(x)
     for k in range(2):
         with tf.GradientTape() as tape:
             tape.watch(inputs)
             chosen = tf.gather(model(inputs), data.indices[:, k], axis=1, batch_dims=1)
-        gradient = tape.gradient(chosen, inputs).numpy().sum(axis=-1)  # signed: channel sum
-        np.testing.assert_allclose(data.methods[0].maps[:, k], gradient, rtol=1e-4, atol=1e-6)
+        gradient = tape.gradient(chosen, inputs).numpy()
+        # Signed: the value of the channel with the largest magnitude, so that |m| is
+        # Simonyan et al.'s max-of-absolute-values map.
+        dominant = np.take_along_axis(gradient, np.abs(gradient).argmax(-1)[..., None], -1)
+        np.testing.assert_allclose(data.methods[0].maps[:, k], dominant[..., 0], rtol=1e-5)
+        np.testing.assert_allclose(
+            np.abs(data.methods[0].maps[:, k]), np.abs(gradient).max(-1), rtol=1e-5
+        )
     assert (data.methods[0].maps < 0).any() and (data.methods[0].maps > 0).any()
 
 
-def test_maps_match_the_widgets_own_engine_calls(tiny):
+def test_maps_match_the_widgets_own_engine_calls_and_the_registry_defaults(tiny):
+    import saliency_widgets as sw
+
     model, images, x = tiny
-    signed = explorer.explain_top_k(model, images, x, methods=["gradients"], top_k=3)
-    shown = explorer.explain_top_k(model, images, x, methods=["gradients"], top_k=3, signs=False)
+    signed = explorer.explain_top_k(model, images, x, methods=["gradients", "gradcam"], top_k=3)
     for i in range(len(x)):
         classes = tuple(int(c) for c in signed.indices[i])
-        for sign in ("positive", "negative"):
-            widget = _compute.explain_classes(model, x[i], classes, "gradients", sign)
-            for k in range(3):
-                np.testing.assert_array_equal(  # same levels, whatever the normalisation
-                    display.levels(signed.methods[0].maps[i, k], sign=sign),
-                    display.levels(widget[k]),
-                )
-        widget = _compute.explain_classes(model, x[i], classes, "gradients", "absolute")
-        np.testing.assert_allclose(shown.methods[0].maps[i], widget, atol=1e-6)
+        for j, name in enumerate(("gradients", "gradcam")):
+            widget = _compute.explain_classes(model, x[i], classes, name)
+            np.testing.assert_allclose(signed.methods[j].maps[i], widget, rtol=1e-5, atol=1e-7)
+    # The absolute view of the signed map is the registry's method itself (Simonyan et al.'s
+    # max-of-magnitudes map), before any filter: the same display levels.
+    _, default = sw.gradients(model, x, signed.indices, postprocessing=None)
+    np.testing.assert_allclose(
+        np.abs(signed.methods[0].maps), np.moveaxis(default, -1, 1), rtol=1e-5
+    )
+    for i in range(len(x)):
+        for k in range(3):
+            np.testing.assert_array_equal(
+                display.levels(signed.methods[0].maps[i, k]), display.levels(default[i, ..., k])
+            )
 
 
 def test_quantised_maps_stay_close_to_the_widgets_display(bundled_data):
@@ -137,9 +149,10 @@ def test_save_html_and_explore_write_the_same_explorer(tmp_path):
     )
     assert status == 0
     from_widget, from_cli = (_payload(p.read_text()) for p in (saved, out))
-    for key in ("top", "probabilities", "methods", "mapSize", "classNames", "view", "cmaps"):
+    for key in ("predictions", "maps", "images"):
         assert from_widget[key] == from_cli[key], key
-    assert [i["src"] for i in from_widget["images"]] == [i["src"] for i in from_cli["images"]]
+    assert from_widget["meta"]["classNames"] == from_cli["meta"]["classNames"]
+    assert from_widget["meta"]["view"] == from_cli["meta"]["view"]
     assert out.read_text().startswith("<!DOCTYPE html>")
 
 

@@ -1,5 +1,5 @@
-"""Widget test fixtures: a comm that records what the kernel would send to the browser, and
-helpers that deliver messages as the browser would (ipywidgets' own testing approach)."""
+"""Widget test fixtures: a comm that records what the kernel would send to the browser (views
+are driven by :class:`saliency_widgets.widget.testing.View`), models and pictures."""
 
 from __future__ import annotations
 
@@ -43,34 +43,6 @@ class RecordingComm:
 @pytest.fixture(autouse=True)
 def recording_comm(monkeypatch):
     monkeypatch.setattr(comm, "create_comm", lambda **kwargs: RecordingComm(**kwargs))
-
-
-class Frontend:
-    """Sends widgets the messages a browser sends (clicks, edited values)."""
-
-    @staticmethod
-    def click(button) -> None:
-        data = {"method": "custom", "content": {"event": "click"}}
-        button._handle_msg({"content": {"data": data}, "buffers": []})
-
-    @staticmethod
-    def set(widget, **state) -> None:
-        data = {"method": "update", "state": state, "buffer_paths": []}
-        widget._handle_msg({"content": {"data": data}, "buffers": []})
-
-    @staticmethod
-    def last_value(image_widget) -> bytes | None:
-        """The last picture the kernel sent for an ``Image`` widget (as the browser got it)."""
-        for data, buffers in reversed(image_widget.comm.messages):
-            paths = data.get("buffer_paths", [])
-            if data.get("method") == "update" and ["value"] in paths:
-                return bytes(buffers[paths.index(["value"])])
-        return None
-
-
-@pytest.fixture
-def frontend() -> Frontend:
-    return Frontend()
 
 
 @pytest.fixture(scope="module")

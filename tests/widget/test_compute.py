@@ -1,4 +1,4 @@
-"""What the widget asks of the engine: recipes per sign mode, maps, start-up predictions."""
+"""What the widget asks of the engine: one signed call per method, maps, start-up predictions."""
 
 from __future__ import annotations
 
@@ -7,51 +7,38 @@ import pytest
 import tensorflow as tf
 
 import saliency_widgets as sw
-from saliency_widgets import filters
-from saliency_widgets.methods import METHODS, MethodSpec
+from saliency_widgets.methods import METHODS
+from saliency_widgets.methods.signs import signed_call
 from saliency_widgets.widget import _compute, load_pictures
 
 
-def test_absolute_mode_uses_the_registry_defaults():
-    for name, spec in METHODS.items():
-        recipe = _compute.recipe(name, "absolute")
-        assert recipe.function is spec.function
-        assert recipe.postprocessing is (spec.postprocessing or filters.absolute_normalize)
-        assert recipe.params == spec.params
-
-
-def test_signed_modes_ask_for_signed_reductions_only_where_the_default_discards_the_sign():
-    positive = _compute.recipe("gradients", "positive")
-    assert positive.params == {"reduce": "sum"}
-    assert positive.postprocessing is filters.positive_normalize
-    assert _compute.recipe("gradients", "negative").postprocessing is filters.negative_normalize
+def test_one_signed_call_per_method_keeps_the_registry_parameters():
     kinds = set()
     for name, spec in METHODS.items():
+        call = signed_call(name)
+        assert call.function is spec.function
         default = {p.name: p.default for p in spec.parameters}.get("reduce", "absent")
-        recipe = _compute.recipe(name, "negative")
-        if default == "max":  # the magnitude discards the sign: a signed sum is asked for
-            assert recipe.params["reduce"] == "sum", name
+        if default == "max":  # the magnitude discards the sign: its signed twin is asked for
+            assert call.params == {**spec.params, "reduce": "signed_max"}, name
         else:  # a signed default (or no reduce at all) is left as registered
-            assert recipe.params.get("reduce", default) == default, name
+            assert call.params == spec.params, name
         kinds.add(default)
     assert kinds == {"max", "sum", "absent"}  # every case above was met
+    with pytest.raises(ValueError, match="method='both'"):
+        signed_call("both")
 
 
-def test_a_method_without_reduce_is_called_as_registered(monkeypatch):
-    def plain(model, inputs, indices=None, layer=None):
-        raise AssertionError("not called")
-
-    monkeypatch.setitem(METHODS, "plain", MethodSpec("plain", plain, None, {"layer": "x"}))
-    recipe = _compute.recipe("plain", "positive")
-    assert recipe.params == {"layer": "x"}
-    assert _compute.recipe("plain", "absolute").postprocessing is filters.absolute_normalize
-    with pytest.raises(ValueError, match="sign="):
-        _compute.recipe("plain", "both")
+def test_the_signed_max_reduction_keeps_the_dominant_channel_and_its_sign():
+    grads = tf.constant([[[[[1.0, -3.0, 2.0], [0.5, 0.2, -0.1]]]]])  # (B=1, K=1, H=1, W=2, C=3)
+    signed = sw.methods.gradient.reduce_channels(grads, "signed_max").numpy()
+    magnitude = sw.methods.gradient.reduce_channels(grads, "max").numpy()
+    assert signed[0, 0, :, 0].tolist() == [-3.0, 0.5]
+    np.testing.assert_array_equal(np.abs(signed), magnitude)
 
 
 def test_explain_classes_is_one_engine_call(softmax_cnn, count_engine_calls):
     x = np.random.default_rng(0).uniform(-1, 1, (12, 12, 3)).astype(np.float32)
-    maps = _compute.explain_classes(softmax_cnn, x, (4, 0, 4), "gradients", "positive")
+    maps = _compute.explain_classes(softmax_cnn, x, (4, 0, 4), "gradients")
     assert maps.shape == (3, 12, 12)
     assert len(count_engine_calls) == 1
     _, expected = sw.explain(
@@ -59,8 +46,8 @@ def test_explain_classes_is_one_engine_call(softmax_cnn, count_engine_calls):
         softmax_cnn,
         x[None],
         [[4, 0]],
-        reduce="sum",
-        postprocessing=filters.positive_normalize,
+        reduce="signed_max",
+        postprocessing=None,
     )
     np.testing.assert_allclose(maps[:2], np.moveaxis(expected[0], -1, 0), atol=1e-6)
     np.testing.assert_array_equal(maps[0], maps[2])

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from saliency_widgets.widget._state import ExplorerState, MapCache, MapJob, Selection
+from saliency_widgets.widget._state import MapCache, MapJob, Selection, Want, WidgetState
 from saliency_widgets.widget._worker import Worker
 
 
@@ -16,8 +16,8 @@ def scores() -> np.ndarray:
     return np.array([[0.5, 2.0, 0.1, 3.0], [4.0, 0.0, 3.0, 1.0], [1.0, 0.5, 9.0, 2.0]])
 
 
-def started(prefetch: bool = True, k: int = 2) -> ExplorerState:
-    state = ExplorerState(3, Selection(0, None, "gradients", "absolute"), k, prefetch)
+def started(prefetch: bool = True, k: int = 2) -> WidgetState:
+    state = WidgetState(3, Selection(0, None, "gradients"), k, prefetch)
     state.set_scores(scores(), {})
     return state
 
@@ -25,12 +25,12 @@ def started(prefetch: bool = True, k: int = 2) -> ExplorerState:
 def test_cache_is_lru_bounded_in_bytes():
     cache = MapCache(max_bytes=3 * 16)  # three 2x2 float32 maps
     for i in range(3):
-        cache.put((i, 0, "m", "s"), np.full((2, 2), i))
-    assert cache.get((0, 0, "m", "s")) is not None  # 0 is now the most recent
-    cache.put((3, 0, "m", "s"), np.zeros((2, 2)))
-    assert (1, 0, "m", "s") not in cache  # the least recently used went
-    assert (0, 0, "m", "s") in cache and len(cache) == 3
-    stored = cache.get((0, 0, "m", "s"))
+        cache.put((i, 0, "m"), np.full((2, 2), i))
+    assert cache.get((0, 0, "m")) is not None  # 0 is now the most recent
+    cache.put((3, 0, "m"), np.zeros((2, 2)))
+    assert (1, 0, "m") not in cache  # the least recently used went
+    assert (0, 0, "m") in cache and len(cache) == 3
+    stored = cache.get((0, 0, "m"))
     assert stored.dtype == np.float32 and not stored.flags.writeable
     cache.clear()
     assert len(cache) == 0
@@ -55,9 +55,10 @@ def test_changing_image_selects_its_predicted_class_unless_a_class_is_given():
 def test_next_job_serves_the_view_first_then_neighbours():
     state = started()
     job = state.next_job()
-    assert job == MapJob(0, (3, 1, 3), "gradients", "absolute", background=False)
+    assert job == MapJob(0, (3, 1, 3), "gradients", background=False)
+    assert job.unique_classes() == (3, 1)
     state.record(job, np.zeros((3, 2, 2)))
-    assert state.next_job() == MapJob(1, (0, 2, 0), "gradients", "absolute", background=True)
+    assert state.next_job() == MapJob(1, (0, 2, 0), "gradients", background=True)
     state.select(image=2, class_index=1)  # a class outside the top-2
     job = state.next_job()
     assert (job.image, job.classes, job.background) == (2, (2, 3, 1), False)
@@ -70,22 +71,27 @@ def test_failures_are_not_retried_until_the_image_is_picked_again():
     state = started(prefetch=False)
     job = state.next_job()
     state.record_failure(job, "boom")
-    assert state.failure(0, "gradients", "absolute") == "boom"
-    assert state.failure(0, "gradients", "negative") is None
+    assert state.failure(0, "gradients") == "boom"
+    assert state.failure(0, "smoothgrad") is None
     assert state.next_job() is None
     state.select(image=0)
     assert state.next_job() == job
 
 
-def test_compare_methods_plans_one_job_per_method():
+def test_a_views_request_is_planned_after_the_selection_and_the_latest_wins():
     state = started(prefetch=False)
-    state.compare = "methods"
-    state.compare_methods = ("gradients", "smoothgrad", "gradcam")
+    state.ask(Want(0, ("smoothgrad", "gradcam")))
+    state.ask(Want(0, ("gradients", "smoothgrad", "gradcam")))  # replaces the first
     planned = []
     while (job := state.next_job()) is not None:
         planned.append(job.method)
         state.record(job, np.zeros((3, 2, 2)))
     assert planned == ["gradients", "smoothgrad", "gradcam"]
+    state.ask(Want(1, ("gradcam",), class_index=3))
+    job = state.next_job()
+    assert (job.image, job.method, job.classes) == (1, "gradcam", (0, 2, 3))
+    assert state.held(0, "gradcam", (3, 1)).shape == (2, 2, 2)
+    assert state.held(1, "gradcam", (0,)) is None
 
 
 def test_worker_runs_until_the_planner_has_nothing_left():

@@ -1,19 +1,24 @@
-"""SaliencyWidget without a browser: events, numbers, cache, latest-wins, errors, export."""
+"""SaliencyWidget's kernel side without a browser: the protocol a view speaks, numbers, cache,
+latest-wins, errors, export. The browser side is tested in chromium (tests/widget/browser/)."""
 
 from __future__ import annotations
 
 import io
+import json
+import re
 import time
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 import saliency_widgets as sw
-from saliency_widgets import display, filters, render
+from saliency_widgets import display, explorer
 from saliency_widgets.methods import METHODS, MethodSpec
+from saliency_widgets.predict import scores_to_probabilities
 from saliency_widgets.widget import SaliencyWidget
-from saliency_widgets.widget.testing import find, shown
+from saliency_widgets.widget.testing import View
 
 NAMES = ["circle", "square", "triangle", "star", "cross"]
 
@@ -31,234 +36,154 @@ def make(softmax_cnn, pictures):
         kwargs.setdefault("class_names", NAMES)
         widget = SaliencyWidget(model, images, **kwargs)
         made.append(widget)
+        view = View(widget)
         widget.wait(timeout=120)
-        return widget
+        return widget, view
 
     yield build
     for widget in made:
         widget.close()
 
 
-def engine_map(model, image, class_index, **options):
-    options.setdefault("postprocessing", filters.absolute_normalize)
-    _, maps = sw.explain(
-        sw.methods.gradient.gradients, model, preprocess(image[None]), [[class_index]], **options
-    )
-    return maps[0, ..., 0]
+def signed_gradient(model, image, class_index):
+    """The signed map by hand: the channel gradient with the largest magnitude, per pixel."""
+    logits_model = sw.inspection.explained_model(model).model
+    x = tf.constant(preprocess(image[None]))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        score = logits_model(x)[0, class_index]
+    g = tape.gradient(score, x).numpy()[0]
+    return np.take_along_axis(g, np.abs(g).argmax(-1)[..., None], -1)[..., 0]
 
 
 def softmax(model, images):
     logits = sw.inspection.explained_model(model).model(preprocess(images)).numpy()
-    return render.scores_to_probabilities(logits, "softmax")
+    return scores_to_probabilities(logits, "softmax")
 
 
 def test_starts_on_the_first_image_and_its_predicted_class(make, softmax_cnn, pictures):
-    widget = make(labels=np.arange(9) % 5)
+    widget, _view = make(labels=np.arange(9) % 5)
     probabilities = softmax(softmax_cnn, pictures)
     top = int(np.argmax(probabilities[0]))
     assert widget.selection == {"image": 0, "class_index": top, "method": "gradients"}
     np.testing.assert_allclose(widget.probabilities, probabilities, rtol=1e-4, atol=1e-6)
+    order = np.argsort(-probabilities, axis=1, kind="stable")
+    assert widget.predictions["top"] == order.tolist()  # k=5 of 5 classes
     np.testing.assert_allclose(
-        widget.current_map(), engine_map(softmax_cnn, pictures[0], top), atol=1e-5
+        widget.predictions["probabilities"],
+        np.take_along_axis(probabilities, order, 1),
+        atol=1e-5,
     )
-    rows = find(widget, "sw-class-row")
-    listed = [row.class_index for row in rows if row.layout.display != "none"]
-    assert listed == list(np.argsort(-probabilities[0], kind="stable"))  # k=5 of 5 classes
-    first = rows[0]
-    assert first.button.description == NAMES[top]
-    assert first.button.button_style == "primary"
-    assert first.text.value == f"{100 * probabilities[0, top]:.1f}%"
-    assert first.bar.value == pytest.approx(probabilities[0, top])
-    true_row = next(row for row in rows if row.class_index == 0)
-    assert "true" in true_row.note.value
-    (progress,) = find(widget, "sw-progress")
-    assert progress.value == 9
-    assert progress.layout.display == "none"
-    assert "Ready" in find(widget, "sw-status-line")[0].value == shown(widget).status
+    assert widget.status["done"] == widget.status["total"] == 9
+    assert widget.status["text"].startswith("Ready")
+    expected = np.abs(signed_gradient(softmax_cnn, pictures[0], top))
+    np.testing.assert_allclose(widget.current_map(), expected / expected.max(), atol=1e-5)
+    meta = widget.meta
+    assert meta["classNames"] == NAMES and meta["labels"] == (np.arange(9) % 5).tolist()
+    assert meta["live"] is True and meta["count"] == 9 and meta["topK"] == 5
+    assert [m["name"] for m in meta["methods"]] == list(METHODS)
 
 
-def test_clicking_a_thumbnail_then_a_class_changes_the_map(make, softmax_cnn, pictures, frontend):
-    widget = make()
-    (overlay,) = find(widget, "sw-view-overlay")
-    before = frontend.last_value(overlay)
-    frontend.click(find(widget, "sw-thumb")[4])
+def test_a_click_sends_the_signed_maps_of_the_image_top_classes(make, softmax_cnn, pictures):
+    widget, view = make(prefetch=False)
+    view.click(image=4)
     widget.wait()
     probabilities = softmax(softmax_cnn, pictures)
     top = int(np.argmax(probabilities[4]))
-    assert widget.selection["image"] == 4
-    assert widget.selection["class_index"] == top
-    np.testing.assert_allclose(
-        widget.current_map(), engine_map(softmax_cnn, pictures[4], top), atol=1e-5
-    )
-    after_image = frontend.last_value(overlay)
-    assert after_image != before
-    # The browser got exactly the overlay the renderer makes for this map.
-    expected = render.fit_png(
-        render.overlay(pictures[4], widget.current_map(), alpha=0.6, cmap="inferno"), 256
-    )
-    assert after_image == expected
-    cells = find(widget, "sw-thumb-cell")
-    assert cells[4].layout.border.startswith("3px solid #")
-    assert cells[0].layout.border.endswith("transparent")
-
-    third = find(widget, "sw-class-row")[2]
-    frontend.click(third.button)
+    assert widget.selection == {"image": 4, "class_index": top, "method": "gradients"}
+    (content, buffers), *_ = [m for m in view.messages("maps") if m[0]["image"] == 4]
+    assert content["classes"] == np.argsort(-probabilities[4], kind="stable").tolist()
+    assert content["shape"] == [12, 12] and len(buffers[0]) == 5 * 12 * 12
+    np.testing.assert_allclose(content["probabilities"], np.sort(probabilities[4])[::-1], atol=1e-5)
+    held = view.maps(4, "gradients")
+    for index in content["classes"]:
+        exact = signed_gradient(softmax_cnn, pictures[4], index)
+        step = np.abs(exact).max() / 127
+        np.testing.assert_allclose(held[index], exact, atol=step / 2 + 1e-7)
+    # A class click: the view already holds the map; the kernel is told, computes nothing.
+    calls = len(view.messages("maps"))
+    third = content["classes"][2]
+    view.click(class_index=third)
     widget.wait()
-    assert widget.selection["class_index"] == third.class_index != top
-    np.testing.assert_allclose(
-        widget.current_map(),
-        engine_map(softmax_cnn, pictures[4], third.class_index),
-        atol=1e-5,
-    )
-    assert frontend.last_value(overlay) not in (before, after_image)
-    assert third.button.button_style == "primary"
+    assert widget.selection["class_index"] == third
+    assert len(view.messages("maps")) == calls
+    expected = np.abs(signed_gradient(softmax_cnn, pictures[4], third))
+    np.testing.assert_allclose(widget.current_map(), expected / expected.max(), atol=1e-5)
 
 
-def test_select_from_python_moves_every_control(make, frontend):
-    widget = make(per_page=4)
+def test_select_from_python_reaches_the_views_and_signs_are_display_options(make):
+    widget, view = make(prefetch=False)
     widget.select(image=6, class_index=1, sign="positive")
     widget.wait()
     assert widget.selection == {"image": 6, "class_index": 1, "method": "gradients"}
-    assert widget.sign == "positive"
-    (sign,) = find(widget, "sw-sign")
-    assert sign.value == "positive"
-    assert find(widget, "sw-thumbs")[0].page == 1  # 6 is on the second page of four
-    assert find(widget, "sw-caption")[0].value == "image 7 of 9"
-    assert shown(widget).overlay.detail.startswith("image 6 · class 1 · gradients")
-    frontend.set(sign, index=0)  # the browser sends the index of the toggle
-    assert widget.sign == "absolute"
-    frontend.click(find(widget, "sw-next")[0])
-    assert widget.selection["image"] == 7
-    frontend.click(find(widget, "sw-previous")[0])
-    frontend.click(find(widget, "sw-previous")[0])
-    assert widget.selection["image"] == 5
+    assert {"selection": widget.selection} in view.updates
+    assert widget.view["sign"] == "positive" and widget.sign == "positive"
+    signed = view.maps(6, "gradients")[1]
+    positive = widget.current_map()
+    np.testing.assert_allclose(positive, np.maximum(signed, 0) / signed.max(), atol=0.01)
+    widget.select(sign="negative")
+    negative = widget.current_map()
+    assert np.all((positive == 0) | (negative == 0))  # where one part shows, the other is 0
+    widget.set_view(cmap="gray", clip=95.0, blend="mask", compare="classes")
+    assert widget.view == {
+        "sign": "negative", "cmap": "gray", "alpha": 0.6, "blend": "mask", "clip": 95.0,
+        "compare": "classes", "outline": True,
+    }  # fmt: skip
     with pytest.raises(ValueError, match="image=9 is out of range"):
         widget.select(image=9)
     with pytest.raises(ValueError, match="method='nope'"):
         widget.select(method="nope")
-    with pytest.raises(ValueError, match="sign="):
+    with pytest.raises(ValueError, match="sign must be one of"):
         widget.select(sign="both")
+    with pytest.raises(TypeError, match="unknown view option 'colour'"):
+        widget.set_view(colour="red")
 
 
-def test_signed_modes_use_signed_gradients(make, softmax_cnn, pictures):
-    widget = make()
-    widget.select(image=2, class_index=3, sign="positive")
-    positive = widget.current_map()
-    widget.select(sign="negative")
-    negative = widget.current_map()
-    expected = {
-        name: engine_map(
-            softmax_cnn,
-            pictures[2],
-            3,
-            reduce="sum",
-            postprocessing=filters.FILTERS[f"{name}_normalize"],
-        )
-        for name in ("positive", "negative")
-    }
-    np.testing.assert_allclose(positive, expected["positive"], atol=1e-5)
-    np.testing.assert_allclose(negative, expected["negative"], atol=1e-5)
-    # Signed sum of channel gradients: where one part is large the other is zero.
-    assert np.all((positive == 0) | (negative == 0))
-
-
-def test_typing_a_class_name_or_index(make, frontend):
-    widget = make()
-    (other,) = find(widget, "sw-other-class")
-    frontend.set(other, value="Star")
-    assert widget.selection["class_index"] == 3
-    assert other.value == ""
-    frontend.set(other, value="1")
-    assert widget.selection["class_index"] == 1
-    frontend.set(other, value="dragon")
-    assert widget.selection["class_index"] == 1
-    assert "No class named 'dragon'" in shown(widget).status
-
-
-def test_cache_hits_do_not_recompute(make, count_engine_calls):
-    widget = make(prefetch=False, top_k=2)
+def test_a_class_outside_the_top_k_is_computed_with_them(make, count_engine_calls):
+    widget, view = make(top_k=2, prefetch=False)
     assert len(count_engine_calls) == 1  # the top-2 classes of image 0, in one call
     call = count_engine_calls[0]
-    assert call["x"].shape == (1, 12, 12, 3)
+    assert call["x"].shape == (1, 12, 12, 3) and call["batch_size"] == 1
     assert call["indices"].shape == (1, 3)  # top-2 + the selected class, padded
-    assert call["batch_size"] == 1
-    top = [row.class_index for row in find(widget, "sw-class-row")[:2]]
-    widget.select(class_index=top[1])
-    widget.wait()
-    assert len(count_engine_calls) == 1
-    widget.select(image=1)
-    widget.wait()
-    assert len(count_engine_calls) == 2
-    widget.select(image=0)
-    widget.wait()
-    assert len(count_engine_calls) == 2
+    top = widget.predictions["top"][0]
     outside = next(c for c in range(5) if c not in top)
-    widget.select(class_index=outside)
+    view.click(class_index=outside)
     widget.wait()
-    assert len(count_engine_calls) == 3
-    assert outside in count_engine_calls[-1]["indices"][0]
-    widget.select(class_index=top[0])
-    widget.select(class_index=outside)
+    assert len(count_engine_calls) == 2 and outside in count_engine_calls[-1]["indices"][0]
+    content, _ = view.messages("maps")[-1]
+    assert content["classes"] == [*top, outside]
+    view.click(class_index=top[0])
+    view.click(class_index=outside)
     widget.wait()
-    assert len(count_engine_calls) == 3
-    widget.select(sign="negative")
+    assert len(count_engine_calls) == 2
+
+
+def test_cache_answers_views_and_cosmetic_options_compute_nothing(make, count_engine_calls):
+    widget, view = make(top_k=2, prefetch=False)
+    view.click(image=1)
     widget.wait()
-    assert len(count_engine_calls) == 4
-    widget.select(sign="absolute")
-    find(widget, "sw-cmap")[0].value = "gray"
-    find(widget, "sw-alpha")[0].value = 0.3
+    assert len(count_engine_calls) == 2
+    before = len(view.messages("maps"))
+    view.click(image=0)
+    view.want(0, ["gradients"])  # a view that lacks what the kernel has: answered from cache
     widget.wait()
-    assert len(count_engine_calls) == 4
+    assert len(count_engine_calls) == 2 and len(view.messages("maps")) == before + 1
+    widget.set_view(sign="negative", cmap="gray", alpha=0.3, clip=90.0, blend="mask")
+    widget.select(sign="positive")
+    widget.wait()
+    assert len(count_engine_calls) == 2  # signs and looks are drawn from the same maps
     widget.clear_cache()
     widget.wait()
-    assert len(count_engine_calls) == 5
+    assert len(count_engine_calls) == 3
 
 
-def test_blend_and_clip_controls_redraw_through_the_display_step(
-    make, pictures, frontend, count_engine_calls
-):
-    widget = make(prefetch=False, blend="mask", clip=95.0)
-    ((blend,), (clip,)) = find(widget, "sw-blend"), find(widget, "sw-clip")
-    ((overlay,), (map_image,)) = find(widget, "sw-view-overlay"), find(widget, "sw-view-map")
-    ((bar,), (hint,)) = find(widget, "sw-scale-bar"), find(widget, "sw-scale-hint")
-    saliency = widget.current_map()
-    assert (blend.value, clip.value) == ("mask", 95.0)
-
-    def expected(blend: str, clip: float) -> bytes:
-        return render.fit_png(render.overlay(pictures[0], saliency, blend=blend, clip=clip), 256)
-
-    assert overlay.value == expected("mask", 95.0) == shown(widget).overlay.png
-    calls = len(count_engine_calls)
-    frontend.set(blend, index=display.BLENDS.index("mask-image"))
-    assert blend.value == "mask-image"
-    assert frontend.last_value(overlay) == expected("mask-image", 95.0)
-    assert frontend.last_value(map_image) == render.fit_png(
-        render.colorize(saliency, clip=95.0), 256
-    )
-    frontend.set(clip, value=100.0)
-    assert frontend.last_value(overlay) == expected("mask-image", 100.0)
-    # The scale under the map: the colour table, and the value full colour stands for.
-    assert bar.value == render.colour_bar_png("inferno", 256, 10)
-    assert f"0 → {saliency.max():.3g} (the maximum)" in hint.value
-    frontend.set(clip, value=99.0)
-    assert "99th percentile; higher saturates" in hint.value
-    assert len(count_engine_calls) == calls  # presentation only: nothing recomputed
-    overlay_axes = widget.to_figure().axes[-1]
-    np.testing.assert_array_equal(
-        overlay_axes.get_images()[0].get_array(),
-        render.overlay(pictures[0], saliency, blend="mask-image", clip=99.0),
-    )
-
-
-def test_neighbours_are_prefetched(make, count_engine_calls):
-    widget = make(prefetch=True)
-    images = sorted(int(call["x"].sum() != 0) * i for i, call in enumerate(count_engine_calls))
+def test_neighbours_are_prefetched_and_pushed_to_the_views(make, count_engine_calls):
+    widget, view = make(prefetch=True)
     assert len(count_engine_calls) == 2  # image 0 and its only neighbour, image 1
-    assert images == [0, 1]
-    widget.select(image=1)
+    view.click(image=1)
     widget.wait()
     assert len(count_engine_calls) == 3  # image 1 was cached; image 2 is prefetched now
-    assert widget.current_map().shape == (12, 12)
+    assert {content["image"] for content, _ in view.messages("maps")} >= {1, 2}
 
 
 def test_latest_selection_wins_under_a_slow_model(
@@ -266,114 +191,151 @@ def test_latest_selection_wins_under_a_slow_model(
 ):
     model = slow_model(softmax_cnn)
     widget = SaliencyWidget(model, pictures, preprocess=preprocess, prefetch=False)
+    view = View(widget)
     try:
         widget.wait(timeout=120)
-        drawn: list[str] = []
-        (title,) = find(widget, "sw-view-overlay-title")
-        title.observe(lambda _: drawn.append(shown(widget).overlay.detail), names="value")
         calls_before = len(count_engine_calls)
         model.hold()  # the model now computes slower than any click
-        for image in range(1, 9):
-            widget.select(image=image)
-            time.sleep(0.01)
-        last_selected = len(drawn)
-        assert (
-            drawn[-1]
-            == f"image 8 · class {widget.selection['class_index']} · gradients · absolute · pending"
-        )
+        rng = np.random.default_rng(0)
+        for image in rng.integers(0, 9, 200):
+            view.click(image=int(image))
+        view.click(image=8)
         model.release()
         widget.wait(timeout=120)
         assert widget.selection["image"] == 8
-        assert drawn[-1].startswith("image 8 ·") and drawn[-1].endswith("ready")
-        # Once image 8 was selected, only image 8 was ever drawn: the map of the image that was
-        # being computed then was cached, never shown, and the ones in between never computed.
-        assert all(text.startswith("image 8 ·") for text in drawn[last_selected - 1 :])
+        # Only the image being computed when the clicks began and the last one were computed.
         computed = [call["x"][0] for call in count_engine_calls[calls_before:]]
         assert 1 <= len(computed) <= 2
         np.testing.assert_array_equal(computed[-1], preprocess(pictures[8]))
+        assert view.messages("maps")[-1][0]["image"] == 8
         top = int(np.argmax(widget.probabilities[8]))
-        np.testing.assert_allclose(
-            widget.current_map(), engine_map(model, pictures[8], top), atol=1e-5
-        )
-        if len(computed) == 2:  # the one that was running is cached for later
-            first = int(
-                np.flatnonzero([np.array_equal(computed[0], preprocess(p)) for p in pictures])[0]
-            )
-            calls = len(count_engine_calls)
-            widget.select(image=first)
-            assert widget.current_map().shape == (12, 12)
-            assert len(count_engine_calls) == calls
+        assert widget.selection["class_index"] == top
     finally:
         model.release()
         widget.close()
 
 
-def test_images_the_model_cannot_take_show_a_message(make, pictures, softmax_cnn):
+def test_images_the_model_cannot_take_are_reported(make, pictures):
     images = pictures.astype(np.float32)
     images[3, 0, 0, 0] = np.nan
-    widget = make(images=images)
-    widget.select(image=3)
+    widget, view = make(images=images)
+    view.click(image=3)
     widget.wait()
-    (error,) = find(widget, "sw-error")
-    cells = find(widget, "sw-thumb-cell")
-    assert error.layout.display == "block"
-    assert "image 3" in error.value and "NaN" in error.value
-    assert "NaN" in shown(widget).error
-    assert "could not be explained" in shown(widget).status
-    assert cells[3].layout.border.startswith("3px solid")  # current
-    assert find(widget, "sw-thumbs")[0].failed == {3}
+    assert "NaN" in widget.status["errors"]["3"]
     assert widget.probabilities is not None and np.isnan(widget.probabilities[3]).all()
+    view.want(3, ["gradients"])
+    assert view.messages("failed")[-1][0] == {
+        "kind": "failed",
+        "image": 3,
+        "methods": ["gradients"],
+    }
     with pytest.raises(RuntimeError, match="NaN"):
         widget.current_map()
-    widget.select(image=4)  # the widget stays usable
-    assert error.layout.display == "none"
+    view.click(image=4)  # the widget stays usable
     assert widget.current_map().shape == (12, 12)
-    assert cells[3].layout.border.startswith("3px dashed")
 
 
-def test_a_failing_method_shows_its_error_and_other_methods_still_work(make, monkeypatch):
+def test_a_failing_method_is_reported_and_others_still_work(make, monkeypatch):
     def broken(model, inputs, indices=None):
         raise ValueError("this method needs a convolution named 'nowhere'")
 
     monkeypatch.setitem(METHODS, "broken", MethodSpec("broken", broken, label="Broken"))
-    widget = make(prefetch=False)
-    assert ("Broken", "broken") in find(widget, "sw-method")[0].options
-    widget.select(method="broken")
+    widget, view = make(prefetch=False)
+    assert {"name": "broken", "label": "Broken"} in widget.meta["methods"]
+    view.click(method="broken")
     widget.wait()
-    (error,) = find(widget, "sw-error")
-    assert "Could not compute the maps: ValueError: this method needs" in error.value
+    message = widget.status["failures"]["0/broken"]
+    assert "Could not compute the maps: ValueError: this method needs" in message
+    assert view.messages("failed")[-1][0]["methods"] == ["broken"]
     with pytest.raises(RuntimeError, match="nowhere"):
         widget.current_map()
-    widget.select(method="gradients")
+    view.click(method="gradients")
     assert widget.current_map().max() == pytest.approx(1.0)
-    assert error.layout.display == "none"
 
 
-def test_compare_classes_and_methods(make, monkeypatch):
-    spec = METHODS["gradients"]
-    monkeypatch.setitem(METHODS, "gradients_mean", MethodSpec("gradients_mean", spec.function,
-                        spec.postprocessing, {"reduce": "mean"}, "Mean gradient"))  # fmt: skip
-    widget = make(top_k=3, prefetch=False)
-    (mode,) = find(widget, "sw-compare-mode")
-    mode.value = "classes"
+def test_compare_modes_ask_for_what_they_lack(make, count_engine_calls, monkeypatch):
+    widget, view = make(
+        top_k=3, prefetch=False, methods=["gradients", "input_x_gradient", "gradcam"]
+    )
+    assert [m["name"] for m in widget.meta["methods"]] == [
+        "gradients",
+        "input_x_gradient",
+        "gradcam",
+    ]
+    view.want(0, ["input_x_gradient", "gradcam"])
     widget.wait()
-    (grid,) = find(widget, "sw-compare-grid")
-    assert grid.layout.display == "grid"
-    titles = [panel.title for panel in shown(widget).compare]
-    assert len(titles) == len(find(widget, "sw-compare")) == 3
+    assert len(count_engine_calls) == 3  # one engine call per method
+    assert {c["method"].__name__ for c in count_engine_calls} == {
+        "gradients", "input_x_gradient", "gradcam",
+    }  # fmt: skip
+    assert set(view.maps(0, "gradcam")) == set(widget.predictions["top"][0])
+    widget.set_view(compare="classes")
     figure = widget.to_figure()
     assert len(figure.axes) == 12  # three classes × image, map + its colour bar, overlay
-    mode.value = "methods"
+    widget.set_view(compare="methods")
+    assert len(widget.to_figure().axes) == 12
+    with pytest.raises(ValueError, match="unknown method 'magic'"):
+        SaliencyWidget(widget._model, np.zeros((1, 12, 12, 3)), methods="gradients,magic")
+
+
+def test_pictures_thumbnails_and_masks_for_the_view(make, pictures):
+    masks = np.zeros((9, 12, 12), bool)
+    masks[:, 3:8, 2:6] = True
+    widget, view = make(masks=masks, prefetch=False)
+    assert widget.meta["masks"] is True
+    view.ask_images([2])
+    content, buffers = view.messages("image")[-1]
+    assert content == {"kind": "image", "index": 2, "thumb": False}
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(buffers[0]))), pictures[2])
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(buffers[1]))) > 127, masks[2])
+    view.ask_images([0, 1], thumbs=True)
+    thumbs = view.messages("image")[-2:]
+    assert [c["index"] for c, _ in thumbs] == [0, 1] and all(len(b) == 1 for _, b in thumbs)
+    with pytest.raises(ValueError, match=r"masks\[0\] has shape"):
+        SaliencyWidget(widget._model, pictures, masks=np.zeros((9, 4, 4), bool))
+
+
+def test_bad_messages_from_a_view_change_nothing(make):
+    widget, view = make(prefetch=False)
+    selection = dict(widget.selection)
+    for content in (
+        {"kind": "want", "image": 99, "methods": ["gradients"]},
+        {"kind": "want", "image": 0, "methods": ["nope"]},
+        {"kind": "images", "indices": "all"},
+        {"kind": "fly"},
+    ):
+        view.send_raw(content)
+    view.click(image=0, class_index=42)  # out of range: the kernel keeps its selection
     widget.wait()
-    assert len(grid.children) == len(METHODS)
-    assert any("Mean gradient" in title.value for title in find(grid, "sw-compare-title"))
-    assert len(widget.to_figure().axes) == 4 * len(METHODS)
-    mode.value = "single"
-    assert grid.layout.display == "none"
+    assert widget._state.selection.class_index == selection["class_index"]
+    assert view.messages("maps") == [] or all(c["image"] == 0 for c, _ in view.messages("maps"))
 
 
-def test_figure_png_and_download_link(make, tmp_path, frontend):
-    widget = make()
+def test_a_224_map_costs_at_most_60_kb_on_the_wire():
+    model = tf.keras.Sequential(
+        [
+            tf.keras.Input((224, 224, 3)),
+            tf.keras.layers.Conv2D(4, 3),
+            tf.keras.layers.GlobalAveragePooling2D(),
+            tf.keras.layers.Dense(3),
+        ]
+    )
+    images = np.random.default_rng(0).integers(0, 256, (2, 224, 224, 3), dtype=np.uint8)
+    widget = SaliencyWidget(model, images, top_k=1, prefetch=False)
+    view = View(widget)
+    try:
+        widget.wait(timeout=120)
+        view.want(0, ["gradients"])
+        content, buffers = view.messages("maps")[-1]
+        per_map = (len(buffers[0]) + len(json.dumps(content))) / len(content["classes"])
+        assert per_map <= 60_000
+        assert len(buffers[0]) == len(content["classes"]) * 224 * 224
+    finally:
+        widget.close()
+
+
+def test_figure_and_png(make, tmp_path):
+    widget, _ = make()
     figure = widget.to_figure()
     bars = [axes for axes in figure.axes if axes.get_label() == "<colorbar>"]
     assert len(figure.axes) == 4 and len(bars) == 1  # image, map + its colour bar, overlay
@@ -383,30 +345,47 @@ def test_figure_png_and_download_link(make, tmp_path, frontend):
     assert Image.open(io.BytesIO(png)).size[0] > 300
     path = widget.save_png(tmp_path / "view.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    frontend.click(find(widget, "sw-export")[0])
-    (download,) = find(widget, "sw-download")
-    assert "data:image/png;base64," in download.value
-    assert "download='saliency-image0-class" in download.value
 
 
-def test_pages_of_thumbnails(make, softmax_cnn):
-    many = np.random.default_rng(0).integers(0, 256, size=(21, 12, 12, 3), dtype=np.uint8)
-    widget = make(images=many, per_page=8, prefetch=False)
-    (thumbs,) = find(widget, "sw-thumbs")
-    buttons = find(widget, "sw-thumb")
-    assert thumbs.pages == 3
-    assert buttons[0].tooltip == "image 0"
-    find(widget, "sw-next-page")[0].click()
-    assert thumbs.page == 1 and buttons[0].tooltip == "image 8"
-    assert find(widget, "sw-page")[0].value == "page 2 / 3"
-    buttons[2].click()
-    assert widget.selection["image"] == 10
-    thumbs.show_page(2)
-    cells = find(widget, "sw-thumb-cell")
-    assert cells[4].layout.visibility == "visible"  # image 20
-    assert cells[5].layout.visibility == "hidden"
-    widget.select(image=0)
-    assert thumbs.page == 0
+def _payload(text: str) -> dict:
+    found = re.search(r'<script type="application/json">(.*?)</script>', text, flags=re.S)
+    return json.loads(found.group(1))
+
+
+def test_the_output_carries_the_static_explorer_of_the_widget_state(make):
+    widget, _view = make(per_page=4, prefetch=False)
+    widget.select(image=5)
+    widget.wait()
+    data, _ = widget._repr_mimebundle_()
+    assert set(data) == {"text/plain", "application/vnd.jupyter.widget-view+json", "text/html"}
+    assert "http:" not in data["text/html"] and "https:" not in data["text/html"]
+    payload = _payload(data["text/html"])
+    meta = payload["meta"]
+    assert meta["names"] == ["image 4", "image 5", "image 6", "image 7"]  # its page of images
+    assert meta["start"] == {
+        "image": 1,
+        "classIndex": widget.selection["class_index"],
+        "method": "gradients",
+    }
+    strips = payload["maps"]["gradients"]["strips"]
+    assert [s is not None for s in strips] == [False, True, False, False]  # what was computed
+    assert payload["predictions"]["top"] == widget.predictions["top"][4:8]
+
+
+def test_to_html_says_what_it_weighs_and_refuses_too_many_images(make, capsys):
+    widget, _ = make(prefetch=False, masks=np.ones((9, 12, 12), bool))
+    with pytest.raises(
+        ValueError, match=r"9 images would make a page of about .* MB \(max_images=4\)"
+    ):
+        widget.to_html(max_images=4)
+    text = widget.to_html("gradients", images=[1, 3])
+    assert re.search(
+        r"Explorer of 2 images × top-5 × 1 methods: about [\d.]+ MB", capsys.readouterr().err
+    )
+    payload = _payload(text)
+    assert payload["meta"]["names"] == ["image 1", "image 3"] and len(payload["masks"]) == 2
+    with pytest.raises(ValueError, match=r"images\[\]=12 is out of range"):
+        widget.to_html(images=[12])
 
 
 def test_file_folder_input_and_model_without_declared_classes(
@@ -419,7 +398,8 @@ def test_file_folder_input_and_model_without_declared_classes(
     try:
         widget.wait(timeout=120)
         assert widget.class_names == [f"class {i}" for i in range(5)]
-        assert find(widget, "sw-thumb")[2].tooltip == "2 · 02.png"
+        assert widget.meta["classNames"] == widget.class_names
+        assert widget.meta["names"] == ["00.png", "01.png", "02.png"]
         assert widget.current_map().shape == (12, 12)
     finally:
         widget.close()
@@ -440,26 +420,37 @@ def test_bad_arguments_raise_at_construction(softmax_cnn, pictures):
         SaliencyWidget(softmax_cnn, pictures, blend="screen")
     with pytest.raises(ValueError, match="clip must be a percentile"):
         SaliencyWidget(softmax_cnn, pictures, clip=0)
+    with pytest.raises(ValueError, match="compare must be one of"):
+        SaliencyWidget(softmax_cnn, pictures, compare="all")
 
 
-def test_is_a_box_made_of_core_widgets_only(make):
+def test_is_an_anywidget_drawn_by_the_explorer_module(make):
+    import anywidget
     import ipywidgets
 
-    widget = make()
-    assert isinstance(widget, ipywidgets.Box)
-    modules = set()
-
-    def walk(w):
-        modules.add(w._model_module)
-        for child in getattr(w, "children", ()):
-            walk(child)
-
-    walk(widget)
-    assert modules == {"@jupyter-widgets/controls"}
-    ipywidgets.Widget.get_manager_state()  # every part serialises (for embedding, Voila)
+    widget, _ = make()
+    assert isinstance(widget, anywidget.AnyWidget) and isinstance(widget, ipywidgets.DOMWidget)
+    assert widget._esm == explorer.asset("explorer.js")
+    assert "export default { render }" in widget._esm
+    state = widget.get_state()
+    assert set(state) >= {"meta", "predictions", "status", "selection", "view"}
     assert len(repr(widget)) < 120
 
 
 def test_the_package_exposes_the_widget_lazily():
     assert sw.SaliencyWidget is SaliencyWidget
     assert sw.widget.SaliencyWidget is SaliencyWidget
+
+
+def test_waiting_stops_at_its_timeout(softmax_cnn, pictures, slow_model):
+    model = slow_model(softmax_cnn)
+    model.hold()
+    widget = SaliencyWidget(model, pictures, preprocess=preprocess, prefetch=False)
+    try:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"still computing after 0\.2 s"):
+            widget.wait(timeout=0.2)
+        assert time.monotonic() - started < 5
+    finally:
+        model.release()
+        widget.close()
