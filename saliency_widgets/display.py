@@ -236,6 +236,39 @@ def blend_levels(
     return np.floor(base * (1.0 - weight) + target * weight + 0.5).astype(np.uint8)
 
 
+OUTLINE_COLOUR = (0, 229, 255)
+"""The true object's outline: cyan, apart from every offered colour map."""
+
+
+def outline(
+    picture: np.ndarray, mask: np.ndarray, colour: tuple[int, int, int] = OUTLINE_COLOUR
+) -> np.ndarray:
+    """Draws a mask's boundary over a picture, as the browser views do.
+
+    The boundary is the mask's pixels with a 4-neighbour outside it (or on the picture's edge).
+
+    Args:
+        picture: ``(H, W, 3)`` uint8.
+        mask: ``(H, W)`` boolean.
+        colour: RGB.
+
+    Returns:
+        A new ``(H, W, 3)`` uint8 array.
+    """
+    inside = np.pad(np.asarray(mask, bool), 1)
+    interior = (
+        inside[1:-1, 1:-1]
+        & inside[:-2, 1:-1]
+        & inside[2:, 1:-1]
+        & inside[1:-1, :-2]
+        & inside[1:-1, 2:]
+    )
+    boundary = inside[1:-1, 1:-1] & ~interior
+    drawn = np.array(picture, dtype=np.uint8, copy=True)
+    drawn[boundary] = colour
+    return drawn
+
+
 def to_display_image(image: object) -> np.ndarray:
     """Converts an image to ``uint8`` RGB(A) or 2-D for display.
 
@@ -348,6 +381,7 @@ __all__ = [
     "DEFAULT_BLEND",
     "DEFAULT_CLIP",
     "DEFAULT_CMAP",
+    "OUTLINE_COLOUR",
     "SIGNS",
     "blend_levels",
     "check",
@@ -356,6 +390,7 @@ __all__ = [
     "colour",
     "colour_table",
     "levels",
+    "outline",
     "overlay",
     "signed",
     "to_display_image",

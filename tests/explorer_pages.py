@@ -20,6 +20,7 @@ from PIL import Image
 from playwright.sync_api import Page, sync_playwright
 
 from saliency_widgets import display
+from saliency_widgets.explorer import _encode
 
 
 @dataclass
@@ -83,7 +84,7 @@ def canvases(root) -> list[np.ndarray]:
 
 def payload(root) -> dict:
     """The explorer's data object (as the page holds it)."""
-    return root.evaluate("node => node.explorer.data")
+    return root.evaluate("node => node.explorer.source.data")
 
 
 def _png(url: str) -> np.ndarray:
@@ -91,16 +92,24 @@ def _png(url: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(raw)))
 
 
-def reference(data: dict, state: dict, rank: int | None = None, method: str | None = None):
-    """The kernel-side picture of a selection: ``display.overlay`` of the stored map."""
+def stored_map(data: dict, image: int, class_index: int, method: str) -> np.ndarray:
+    """The levels a page stores for one map (what its canvas is drawn from)."""
+    entry = data["maps"][method]
+    classes = data["predictions"]["top"][image]
+    assert entry["encoding"] == "zigzag"
+    strip = _encode.unzigzag(_png(entry["strips"][image]))
+    return strip.reshape(len(classes), -1, strip.shape[1])[classes.index(class_index)]
+
+
+def reference(data: dict, state: dict, class_index: int | None = None, method: str | None = None):
+    """The kernel-side picture of a selection: ``display.overlay`` of the stored map (and
+    ``display.outline`` of the mask when the page outlines it)."""
     method = method or state["method"]
-    rank = state["rank"] if rank is None else rank
-    entry = next(m for m in data["methods"] if m["name"] == method)
-    h, w = data["mapSize"]
-    strip = _png(entry["strips"][state["image"]]).astype(np.float64) - entry["offset"]
-    saliency = strip.reshape(-1, h, w)[rank]
-    image = _png(data["images"][state["image"]]["src"])[..., :3]
-    return display.overlay(
+    class_index = state["classIndex"] if class_index is None else class_index
+    image_index = state["image"]
+    saliency = stored_map(data, image_index, class_index, method)
+    image = _png(data["images"][image_index])[..., :3]
+    picture = display.overlay(
         image,
         saliency,
         state["alpha"],
@@ -109,6 +118,10 @@ def reference(data: dict, state: dict, rank: int | None = None, method: str | No
         clip=state["clip"],
         sign=state["sign"],
     )
+    if state["outline"] and data.get("masks"):
+        mask = _png(data["masks"][image_index]) > 127
+        picture = display.outline(picture, mask, tuple(data["meta"]["outlineColour"]))
+    return picture
 
 
 def assert_drawn_as_kernel(root) -> dict:
@@ -117,9 +130,10 @@ def assert_drawn_as_kernel(root) -> dict:
     data = payload(root)
     pictures = canvases(root)
     if state["compare"] == "classes":
-        expected = [reference(data, state, rank=r) for r in range(len(data["top"][0]))]
+        top = data["predictions"]["top"][state["image"]]
+        expected = [reference(data, state, class_index=c) for c in top]
     elif state["compare"] == "methods":
-        expected = [reference(data, state, method=m["name"]) for m in data["methods"]]
+        expected = [reference(data, state, method=m["name"]) for m in data["meta"]["methods"]]
     else:
         expected = [reference(data, state)]
     assert len(pictures) == len(expected)
@@ -130,13 +144,14 @@ def assert_drawn_as_kernel(root) -> dict:
 
 
 def click_through(page: Page, root) -> None:
-    """Clicks a thumbnail, a class, a method, a sign, a colour map, a blend, the opacity and
-    the compare mode, checking the pixels after each change."""
+    """Clicks a thumbnail, a class, a method, a sign, a colour map, a blend, the opacity, the
+    clip, the outline and the compare mode, checking the pixels after each change."""
     root.locator("label.sw-thumb").nth(3).click()
     assert assert_drawn_as_kernel(root)["image"] == 3
+    second = payload(root)["predictions"]["top"][3][1]
     root.locator("label.sw-class").nth(1).click()
-    assert assert_drawn_as_kernel(root)["rank"] == 1
-    methods = [m["name"] for m in payload(root)["methods"]]
+    assert assert_drawn_as_kernel(root)["classIndex"] == second
+    methods = [m["name"] for m in payload(root)["meta"]["methods"]]
     if len(methods) > 1:
         root.locator("select[data-control=method]").select_option(methods[1])
         assert assert_drawn_as_kernel(root)["method"] == methods[1]
@@ -148,8 +163,14 @@ def click_through(page: Page, root) -> None:
     for blend in ("mask", "mask-image", "heat"):
         root.locator("select[data-control=blend]").select_option(blend)
         assert assert_drawn_as_kernel(root)["blend"] == blend
-    root.locator("input[type=range]").fill("0.35")
+    root.locator("input[data-control=alpha]").fill("0.35")
     assert assert_drawn_as_kernel(root)["alpha"] == 0.35
+    root.locator("input[data-control=clip]").fill("95")
+    assert assert_drawn_as_kernel(root)["clip"] == 95
+    if payload(root)["meta"]["masks"]:
+        root.locator("input[data-control=outline]").uncheck()
+        assert assert_drawn_as_kernel(root)["outline"] is False
+        root.locator("input[data-control=outline]").check()
     for mode in ("classes", "methods"):
         root.locator("select[data-control=compare]").select_option(mode)
         assert assert_drawn_as_kernel(root)["compare"] == mode
@@ -167,4 +188,5 @@ __all__ = [
     "reference",
     "roots",
     "settle",
+    "stored_map",
 ]

@@ -1,9 +1,11 @@
 """The explorer's data as a plain JSON object: PNG data URLs and small numbers.
 
 Maps are stored once per (image, class, method) as 8-bit grayscale: one PNG strip per method and
-image holds its K maps stacked top to bottom. A stored byte ``b`` stands for the value
-``(b - offset) * scale`` (``offset`` 128 for signed maps, 0 for non-negative ones; ``scale`` per
-map, the map's largest magnitude over ``steps``).
+image holds its K maps stacked top to bottom. A map is quantised to integer levels ``l`` in
+``[-steps, steps]`` standing for ``l * scale`` (``scale`` per map, the map's largest magnitude
+over ``steps``); a strip stores each level zigzag-coded (``2l`` for ``l >= 0``, ``-2l - 1``
+below), which lets PNG's row filters find more to compress than bytes around 128 do (4 % smaller
+maps on the bundled samples). A live widget sends the same levels as int8 (:func:`signed_bytes`).
 
 ``steps`` sets the precision: 127 uses the whole signed byte; the default, 11 (23 levels), is
 what keeps 16 images x top-5 x 4 methods at 64 x 64 under 600 KB. Saliency maps are noise-like,
@@ -13,7 +15,7 @@ at 15 and 368 KB at 11, for a mean display-level error (against the unquantised 
 99th-percentile clip) of 0.9, 6.7 and 8.6 out of 255.
 
 The display step (:mod:`saliency_widgets.display`) divides each map by its own percentile, so
-the browser draws from ``b - offset`` alone and the result equals
+the browser draws from the levels alone and the result equals
 :func:`saliency_widgets.display.overlay` of the dequantised map exactly.
 """
 
@@ -41,9 +43,9 @@ def png_bytes(array: np.ndarray, optimize: bool = True) -> bytes:
     """Lossless PNG bytes of a ``(H, W)`` or ``(H, W, 3)`` uint8 array (no gamma chunk).
 
     With ``optimize`` (for pages, written once), grayscale arrays are written with each of
-    PNG's "none", "sub" and "up" row filters for every row as well as Pillow's adaptive choice,
-    and the smallest file is kept: noise-like saliency maps often compress best unfiltered
-    (about 4% smaller strips). Without it (a live view asking for a picture), Pillow's fast
+    PNG's five row filters for every row as well as Pillow's adaptive choice, and the smallest
+    file is kept: noise-like saliency maps often compress best unfiltered (about 4% smaller
+    strips). Without it (a live view asking for a picture), Pillow's fast
     default.
     """
     from PIL import Image
@@ -53,17 +55,35 @@ def png_bytes(array: np.ndarray, optimize: bool = True) -> bytes:
     Image.fromarray(array).save(buffer, format="PNG", optimize=optimize)
     candidates = [buffer.getvalue()]
     if array.ndim == 2 and optimize:
-        candidates += [_gray_png(array, kind) for kind in (0, 1, 2)]
+        candidates += [_gray_png(array, kind) for kind in range(5)]
     return min(candidates, key=len)
 
 
 def _gray_png(array: np.ndarray, kind: int) -> bytes:
-    """An 8-bit grayscale PNG with one filter type (0 none, 1 sub, 2 up) on every row."""
+    """An 8-bit grayscale PNG with one row filter on every row.
+
+    Filters: 0 none, 1 sub, 2 up, 3 average, 4 Paeth (PNG's own, on the unsigned bytes).
+    """
     rows = array.astype(np.int16)
+    left = np.pad(rows, ((0, 0), (1, 0)))[:, :-1]
+    up = np.pad(rows, ((1, 0), (0, 0)))[:-1]
     if kind == 1:
-        rows = np.diff(rows, axis=1, prepend=0)
+        rows = rows - left
     elif kind == 2:
-        rows = np.diff(rows, axis=0, prepend=0)
+        rows = rows - up
+    elif kind == 3:
+        rows = rows - (left + up) // 2
+    elif kind == 4:
+        corner = np.pad(rows, ((1, 0), (1, 0)))[:-1, :-1]
+        guess = left + up - corner
+        near_left, near_up = np.abs(guess - left), np.abs(guess - up)
+        near_corner = np.abs(guess - corner)
+        paeth = np.where(
+            (near_left <= near_up) & (near_left <= near_corner),
+            left,
+            np.where(near_up <= near_corner, up, corner),
+        )
+        rows = rows - paeth
     filtered = np.concatenate(
         [np.full((len(rows), 1), kind, np.uint8), (rows % 256).astype(np.uint8)], axis=1
     )
@@ -180,6 +200,18 @@ def mask_png(mask: np.ndarray) -> bytes:
     return png_bytes(np.where(mask, 255, 0).astype(np.uint8))
 
 
+def zigzag(levels: np.ndarray) -> np.ndarray:
+    """Signed levels as bytes: ``2l`` for ``l >= 0``, ``-2l - 1`` below (see the module)."""
+    levels = np.asarray(levels, np.int16)
+    return np.where(levels >= 0, 2 * levels, -2 * levels - 1).astype(np.uint8)
+
+
+def unzigzag(stored: np.ndarray) -> np.ndarray:
+    """The signed levels of zigzag-coded bytes (:func:`zigzag`'s inverse), as float64."""
+    stored = np.asarray(stored, np.int16)
+    return np.where(stored % 2 == 0, stored // 2, -(stored + 1) // 2).astype(np.float64)
+
+
 def _strips(method: MethodMaps, steps: int) -> dict[str, Any]:
     urls: list[str | None] = []
     scales: list[list[float] | None] = []
@@ -189,9 +221,10 @@ def _strips(method: MethodMaps, steps: int) -> dict[str, Any]:
             scales.append(None)
             continue
         stored, scale = quantise(per_image, True, steps)
-        urls.append(data_url(png_bytes(stored.reshape(-1, stored.shape[-1]))))
+        levels = stored.astype(np.int16) - SIGNED_OFFSET
+        urls.append(data_url(png_bytes(zigzag(levels.reshape(-1, levels.shape[-1])))))
         scales.append(scale)
-    return {"offset": SIGNED_OFFSET, "steps": steps, "scales": scales, "strips": urls}
+    return {"encoding": "zigzag", "steps": steps, "scales": scales, "strips": urls}
 
 
 def payload(
@@ -258,4 +291,6 @@ __all__ = [
     "shown_maps",
     "signed_bytes",
     "thumbnail_png",
+    "unzigzag",
+    "zigzag",
 ]

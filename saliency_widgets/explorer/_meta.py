@@ -147,6 +147,7 @@ def view_meta(
         "cmaps": colour_tables(offered),
         "view": view.as_dict(),
         "masks": bool(masks),
+        "outlineColour": list(display.OUTLINE_COLOUR),
         "perPage": int(per_page),
         "live": bool(live),
     }

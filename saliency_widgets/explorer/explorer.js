@@ -18,7 +18,6 @@
 // colour map, blend, opacity, clip, compare layout, outline) redraws from maps the view holds
 // and sends nothing to the kernel.
 
-const OUTLINE = [0, 229, 255]; // the true object's outline: cyan, apart from every colour map
 let explorers = 0;
 
 // Display arithmetic --------------------------------------------------------------------------
@@ -83,17 +82,17 @@ export function blend(image, width, height, level, mapWidth, mapHeight, mode, al
   return out;
 }
 
-/** Paints the boundary of a mask (pixels inside with a 4-neighbour outside) over RGBA pixels. */
-export function outline(pixels, width, height, mask) {
+/** display.outline: paints a mask's boundary (pixels inside with a 4-neighbour outside). */
+export function outline(pixels, width, height, mask, colour) {
   const inside = (x, y) => x >= 0 && y >= 0 && x < width && y < height && mask[y * width + x] > 0;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       if (!inside(x, y)) continue;
       if (inside(x - 1, y) && inside(x + 1, y) && inside(x, y - 1) && inside(x, y + 1)) continue;
       const p = (y * width + x) * 4;
-      pixels[p] = OUTLINE[0];
-      pixels[p + 1] = OUTLINE[1];
-      pixels[p + 2] = OUTLINE[2];
+      pixels[p] = colour[0];
+      pixels[p + 1] = colour[1];
+      pixels[p + 2] = colour[2];
     }
   }
   return pixels;
@@ -211,7 +210,10 @@ export class InlineSource {
             classes.forEach((index, k) => {
               const values = new Float64Array(width * height);
               const first = k * width * height;
-              for (let j = 0; j < values.length; j++) values[j] = data[(first + j) * 4] - entry.offset;
+              for (let j = 0; j < values.length; j++) {
+                const z = data[(first + j) * 4]; // zigzag: 2l for l >= 0, -2l - 1 below
+                values[j] = z & 1 ? -(z + 1) / 2 : z / 2;
+              }
               held.set(index, { values, scale: entry.scales[image][k], width, height });
             });
             return held;
@@ -768,7 +770,7 @@ export class ExplorerView {
         "aria-label": `image ${this.meta.names[state.image]}`,
       });
       const pixels = new Uint8ClampedArray(image.data);
-      if (mask) outline(pixels, image.width, image.height, mask);
+      if (mask) outline(pixels, image.width, image.height, mask, this.meta.outlineColour);
       original.getContext("2d").putImageData(new ImageData(pixels, image.width, image.height), 0, 0);
       figures.unshift(element("figure", { class: "sw-figure" }, [original, element("figcaption", { text: this.meta.names[state.image] })]));
     }
@@ -806,7 +808,7 @@ export class ExplorerView {
       canvas.dataset.pending = failure ? "failed" : "true";
       canvas.classList.add("sw-pending");
     }
-    if (mask) outline(pixels, image.width, image.height, mask);
+    if (mask) outline(pixels, image.width, image.height, mask, this.meta.outlineColour);
     canvas.setAttribute("aria-label", `${method.label} saliency of ${this.meta.names[state.image]} for class ${name}, ${state.sign} values${note}`);
     canvas.getContext("2d").putImageData(new ImageData(pixels, image.width, image.height), 0, 0);
     const figure = element("figure", { class: "sw-figure" }, [canvas, element("figcaption", { text: caption + note })]);

@@ -59,13 +59,13 @@ def test_payload_strips_decode_to_the_shown_maps():
     data = _data(maps)
     value = _encode.payload(data, ViewOptions(), ["inferno", "gray"])
     method = value["maps"]["gradients"]
-    assert method["offset"] == 128 and method["steps"] == _encode.DEFAULT_STEPS
+    assert method["encoding"] == "zigzag" and method["steps"] == _encode.DEFAULT_STEPS
     assert value["predictions"]["top"] == [[0, 1, 2], [0, 1, 2]]
     shown = _encode.shown_maps(data)["gradients"]
     for i, url in enumerate(method["strips"]):
         strip = _png(url)
         assert strip.shape == (12, 4) and strip.dtype == np.uint8
-        np.testing.assert_array_equal(strip.reshape(3, 4, 4).astype(float) - 128, shown[i])
+        np.testing.assert_array_equal(_encode.unzigzag(strip).reshape(3, 4, 4), shown[i])
         np.testing.assert_allclose(
             shown[i] * np.array(method["scales"][i])[:, None, None],
             maps[i],
@@ -76,6 +76,22 @@ def test_payload_strips_decode_to_the_shown_maps():
     assert np.frombuffer(
         base64.b64decode(value["meta"]["cmaps"]["inferno"]), np.uint8
     ).tolist() == (display.colour_table("inferno").ravel().tolist())
+
+
+def test_zigzag_codes_levels_as_small_bytes_and_back():
+    levels = np.arange(-127, 128)
+    stored = _encode.zigzag(levels)
+    assert stored[:3].tolist() == [253, 251, 249] and stored[127:130].tolist() == [0, 2, 4]
+    assert sorted(stored.tolist()) == list(range(255))
+    np.testing.assert_array_equal(_encode.unzigzag(stored), levels)
+
+
+def test_every_png_row_filter_round_trips():
+    rng = np.random.default_rng(2)
+    array = rng.integers(0, 256, (7, 9), dtype=np.uint8)
+    for kind in range(5):
+        png = _encode._gray_png(array, kind)
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png))), array)
 
 
 def test_maps_not_held_are_written_as_missing():

@@ -19,6 +19,7 @@ from explorer_pages import (
     browser_page,
     canvases,
     click_through,
+    payload,
     roots,
     settle,
 )
@@ -88,14 +89,19 @@ def test_keyboard_alone_reaches_and_works_every_control(two_explorers):
         page.keyboard.press("ArrowLeft")
         assert settle(first)["image"] == 1
         visited = []
-        for _ in range(7):
+        for _ in range(9):
             page.keyboard.press("Tab")
             focus = _focused(page)
             visited.append(focus["control"] or focus["name"].rsplit("-", 1)[-1] or focus["type"])
-        assert visited == ["class", "method", "sign", "cmap", "blend", "range", "compare"]
+        assert visited == [
+            "class", "text", "method", "sign", "cmap", "blend", "alpha", "clip", "compare",
+        ]  # fmt: skip
         # Shift+Tab back through each control and change it with the arrow keys.
         page.keyboard.press("ArrowDown")  # compare: single -> classes
         assert settle(first)["compare"] == "classes"
+        page.keyboard.press("Shift+Tab")
+        page.keyboard.press("ArrowLeft")  # clip 99 -> 98.5
+        assert settle(first)["clip"] == 98.5
         page.keyboard.press("Shift+Tab")
         page.keyboard.press("ArrowLeft")  # opacity 0.60 -> 0.55
         assert settle(first)["alpha"] == 0.55
@@ -111,9 +117,11 @@ def test_keyboard_alone_reaches_and_works_every_control(two_explorers):
         page.keyboard.press("Shift+Tab")
         page.keyboard.press("ArrowDown")  # method gradients -> gradcam
         assert settle(first)["method"] == "gradcam"
+        page.keyboard.press("Shift+Tab")  # the box for typing a class
         page.keyboard.press("Shift+Tab")
         page.keyboard.press("ArrowDown")  # class: the next of the top classes
-        assert settle(first)["rank"] == 1
+        state = settle(first)
+        assert state["classIndex"] == payload(first)["predictions"]["top"][1][1]
         assert _focused(page)["name"].endswith("-class")  # focus stays on the class picker
         assert_drawn_as_kernel(first)
     assert watch.errors == [] and watch.requests == []

@@ -27,12 +27,12 @@ def test_sixteen_images_top5_four_methods_fit_600_kb():
     text = explorer.fragment(data)
     size = len(text.encode("utf-8"))
     value = json.loads(re.search(r'json">(.*?)</script>', text, flags=re.S).group(1))
-    maps = sum(len(url) for method in value["methods"] for url in method["strips"])
-    images = sum(len(image["src"]) for image in value["images"])
+    maps = sum(len(url) for method in value["maps"].values() for url in method["strips"])
+    images = sum(len(url) for url in value["images"])
     print(
         f"fragment {size / 1024:.0f} KB: maps {maps / 1024:.0f} KB "
         f"({maps / 320 / 1024:.2f} KB per map), images {images / 1024:.0f} KB"
     )
-    assert len(value["methods"]) == 4 and {len(row) for row in value["top"]} == {5}
-    assert len(value["images"]) == 16 and value["mapSize"] == [64, 64]
+    assert len(value["maps"]) == 4 and {len(row) for row in value["predictions"]["top"]} == {5}
+    assert len(value["images"]) == 16 and value["thumbs"] is None  # 64 px images are their own
     assert size <= BUDGET

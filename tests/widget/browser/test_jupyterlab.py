@@ -23,6 +23,10 @@ def test_clicking_a_thumbnail_then_a_class_changes_the_map(session):
     session.check_thumbnail_then_class(image=9, row=2)
 
 
+def test_cosmetic_changes_send_nothing_to_the_kernel(session):
+    session.check_cosmetic_changes_stay_in_the_browser()
+
+
 def test_200_random_rapid_clicks_end_on_the_last_selection(session, artefacts):
     shot = artefacts / "jupyterlab-after-200-clicks.png"
     session.check_rapid_clicks(200, seed=20_240, screenshot=shot)

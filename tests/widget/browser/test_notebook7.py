@@ -31,6 +31,10 @@ def test_clicking_a_thumbnail_then_a_class_changes_the_map(session):
     session.check_thumbnail_then_class(image=14, row=3)
 
 
+def test_cosmetic_changes_send_nothing_to_the_kernel(session):
+    session.check_cosmetic_changes_stay_in_the_browser()
+
+
 def test_50_random_rapid_clicks_end_on_the_last_selection(session, artefacts):
     shot = artefacts / "notebook7-after-50-clicks.png"
     session.check_rapid_clicks(50, seed=7_000, screenshot=shot)
