@@ -47,7 +47,8 @@ def _sw_reference(state):
     )
     if state["outline"] and widget._catalogue.masks is not None:
         picture = display.outline(picture, widget._catalogue.masks[state["image"]])
-    return json.dumps({"shape": picture.shape, "pixels": base64.b64encode(picture.tobytes()).decode()})
+    pixels = base64.b64encode(picture.tobytes()).decode()
+    return json.dumps({"shape": picture.shape, "pixels": pixels})
 '''
 STATE = """json.dumps({
     "selection": widget.selection,
