@@ -47,9 +47,8 @@ format: $(STAMP)
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-# System programs the tests need: chromium (pages are opened in a real browser) and npm (fetches
-# the widget renderer the docs serve). Only what is missing, never Debian's npm over nodesource's
-# Node.js (they conflict): see .ci/system_deps.py, which `--dry-run` prints instead.
+# System programs the tests need: chromium (pages are opened in a real browser), only when it is
+# missing: see .ci/system_deps.py, which `--dry-run` prints instead.
 system-deps:
 	@$(PYTHON) .ci/system_deps.py
 

@@ -1,10 +1,8 @@
 """Installs the system programs the tests need, and only those that are missing.
 
-The tests open pages in a real browser (``chromium``) and the docs fetch the widget renderer
-from the npm registry (``npm``). A machine may already have Node.js with its own ``npm``
-(nodesource's ``nodejs`` bundles it): Debian's ``npm`` package conflicts with that ``nodejs``, so
-it is asked for only when neither ``npm`` nor ``node`` is there (it then brings Debian's
-``nodejs``), or next to a Debian ``nodejs``.
+The tests open pages in a real browser: Debian's ``chromium``. Nothing else is needed (the
+docs no longer fetch a widget renderer from npm, so Node.js and npm are not asked for: Debian's
+``npm`` would conflict with a nodesource ``nodejs`` anyway).
 
 Usage: ``python3 .ci/system_deps.py [--dry-run]``. ``--dry-run`` prints the apt command (or
 ``nothing to install``) and changes nothing; ``make system-deps`` runs it for real.
@@ -20,51 +18,16 @@ import sys
 from collections.abc import Callable
 
 
-def _dpkg_version(package: str) -> str | None:
-    if shutil.which("dpkg-query") is None:
-        return None
-    result = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Version}", package],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        return None
-    return result.stdout.strip() or None
-
-
-def missing_packages(
-    which: Callable[[str], str | None] = shutil.which,
-    dpkg_version: Callable[[str], str | None] = _dpkg_version,
-) -> list[str]:
+def missing_packages(which: Callable[[str], str | None] = shutil.which) -> list[str]:
     """The Debian packages to install on this machine, none of them already satisfied.
 
     Args:
         which: Finds a program on ``PATH`` (``shutil.which``; tests pass a fake).
-        dpkg_version: The installed version of a Debian package, or ``None``.
 
     Returns:
         Package names for ``apt-get install`` (empty when everything is there).
-
-    Raises:
-        SystemExit: When ``node`` is there without ``npm`` and is not Debian's ``nodejs``
-            (installing Debian's ``npm`` would conflict with it).
     """
-    packages = []
-    if which("chromium") is None:
-        packages.append("chromium")
-    if which("npm") is None:
-        node = which("node") or which("nodejs")
-        nodejs = dpkg_version("nodejs")
-        if node is None or (nodejs is not None and "nodesource" not in nodejs):
-            packages.append("npm")
-        else:
-            raise SystemExit(
-                f"{node} has no npm next to it, and Debian's npm would conflict with it: "
-                "install the npm that belongs to that Node.js (for nodesource: reinstall nodejs)"
-            )
-    return packages
+    return [] if which("chromium") is not None else ["chromium"]
 
 
 def apt_commands(packages: list[str]) -> list[list[str]]:

@@ -1,8 +1,8 @@
 """Sphinx configuration of the saliency-widgets documentation.
 
 The site builds offline and warning-free (``make docs``, or ``sphinx-build -W docs out``):
-widgets render from ``_static/vendor`` (fetched from npm once, see ``_ext/docs_assets.py``), not
-from a CDN, and nothing here imports TensorFlow, so ``-j`` is safe.
+the widget's output is shown as its static explorer (one inline ES module: no widget renderer,
+no CDN), and nothing here imports TensorFlow, so ``-j`` is safe.
 """
 
 from __future__ import annotations
@@ -61,63 +61,41 @@ saliency_grid_preprocess = "saliency_widgets.zoo:preprocess"
 saliency_grid_class_names = "saliency_widgets.zoo:class_names"
 
 # --- jupyter-sphinx --------------------------------------------------------------------------
-# Widgets are drawn by files served from _static, fetched from npm at build time.
-jupyter_sphinx_require_url = "vendor/require.js"
-jupyter_sphinx_embed_url = "vendor/html-manager/embed-amd.js"
+# A SaliencyWidget's output carries its static explorer as text/html beside the live view; a
+# page has no kernel, so the explorer is what readers get (text/html first). No widget state is
+# stored, so jupyter-sphinx links no widget renderer.
 # A kernel forwards what C++ libraries write to file descriptor 2 (TensorFlow's oneDNN notice,
 # absl logs) into the cell's output as if the code had printed it, and jupyter-sphinx warns about
 # every cell that "printed to stderr". With fd capture off, that native logging goes to the build
 # log where it belongs, while Python's own stderr (warnings, tracebacks) still reaches the cell
 # and still fails a -W build. oneDNN stays on.
+render_priority_html = [
+    "text/html",
+    "application/vnd.jupyter.widget-view+json",
+    "image/svg+xml",
+    "image/png",
+    "image/jpeg",
+    "text/latex",
+    "text/plain",
+]
 jupyter_execute_kwargs = {
     "timeout": 900,
     "allow_errors": False,
-    "store_widget_state": True,
+    "store_widget_state": False,
     "extra_arguments": ["--IPKernelApp.capture_fd_output=False"],
 }
 
 
-VENDOR_SCRIPTS = (jupyter_sphinx_require_url, jupyter_sphinx_embed_url)
-
-# html-manager's bundle defines its AMD modules by name (@jupyter-widgets/controls, ...), and
-# each finds its Font Awesome files next to the URL require.js derives from that name: by default
-# the page's own folder, where they are not. A global ``require`` object set before require.js
-# loads is its configuration: map every bundled name into the vendor folder. The page root comes
-# from Sphinx's data-content_root attribute.
-BUNDLED_MODULES = (
-    "@jupyter-widgets/base",
-    "@jupyter-widgets/base7",
-    "@jupyter-widgets/controls",
-    "@jupyter-widgets/controls7",
-    "@jupyter-widgets/html-manager",
-    "@jupyter-widgets/html-manager/dist/libembed-amd",
-)
-REQUIRE_CONFIG = (
-    "(() => {const root = new URL(document.documentElement.dataset.content_root || './', "
-    "document.baseURI); const vendor = new URL('_static/vendor/html-manager/', root).href; "
-    "window.require = {paths: Object.fromEntries("
-    + repr(list(BUNDLED_MODULES)).replace('"', "'")
-    + ".map((name) => [name, vendor + name.split('/').pop()]))};})();"
-)
-
-
-def _widget_assets(app, pagename, templatename, context, doctree) -> None:
-    """Load the widget renderer only where there are widgets; drop Thebe's missing files.
-
-    jupyter-sphinx links require.js, the embedder (7 MB) and Thebe's files on every page;
-    Thebe is off here and its files do not exist.
-    """
-    from jupyter_sphinx.ast import JupyterWidgetStateNode
-
-    widgets = doctree is not None and any(doctree.findall(JupyterWidgetStateNode))
-    if widgets:
-        app.add_js_file(None, body=REQUIRE_CONFIG, priority=400)  # this page only
+def _no_thebe(app, pagename, templatename, context, doctree) -> None:
+    """jupyter-sphinx links Thebe's files on every page; Thebe is off here and they do not
+    exist; and require.js and the widget embedder, which no page here needs."""
 
     def wanted(asset: object) -> bool:
         filename = str(getattr(asset, "filename", "") or "")
-        if Path(filename).name.startswith("thebelab"):
-            return False
-        return widgets or not filename.endswith(VENDOR_SCRIPTS)
+        return not (
+            Path(filename).name.startswith("thebelab")
+            or filename.endswith(("require.js", "require.min.js", "embed-amd.js"))
+        )
 
     for key in ("script_files", "css_files"):
         if key in context:
@@ -125,4 +103,4 @@ def _widget_assets(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app) -> None:
-    app.connect("html-page-context", _widget_assets)
+    app.connect("html-page-context", _no_thebe)

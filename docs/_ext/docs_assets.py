@@ -1,9 +1,9 @@
-"""Files the documentation needs that are made or fetched at build time, never committed.
+"""Files the documentation needs that are made at build time, never committed.
 
-- ``_static/vendor/``: require.js and ``@jupyter-widgets/html-manager`` (which draws the embedded
-  widgets), fetched from the npm registry with ``npm pack`` so pages render widgets with no
-  network and no CDN. Versions are pinned here; ``npm pack`` checks each tarball's integrity.
 - ``_static/samples/``: bundled sample images as PNG files, for the directive examples.
+
+Nothing is fetched: the widget's output on the widget page is its static explorer (one inline
+ES module, see ``conf.py``), so no widget renderer is served.
 
 ``conf.py`` calls :func:`ensure_all` (a no-op when everything is in place); ``make docs`` runs
 ``python docs/_ext/docs_assets.py`` first so the fetch shows up as its own step.
@@ -13,96 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
 
-REQUIREJS = ("requirejs", "2.3.8")
-"""The AMD loader the widget embedder expects."""
-HTML_MANAGER = ("@jupyter-widgets/html-manager", "1.0.15")
-"""The embedder of ipywidgets 8 (``ipywidgets.embed.__html_manager_version__`` is ``^1.0``)."""
-FONT_SUFFIXES = (".woff2", ".woff", ".ttf")
-"""Font Awesome files next to ``embed-amd.js`` that current browsers load (not .eot/.svg)."""
 SAMPLES = 16
 """Bundled sample images written for the examples (the first of the held-out set)."""
-
-
-def _npm_pack(package: str, version: str, work: Path) -> Path:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise RuntimeError(
-            "npm is needed once to fetch the widget renderer for the docs "
-            "(Debian: apt-get install -y npm)"
-        )
-    result = subprocess.run(
-        [npm, "pack", f"{package}@{version}", "--pack-destination", str(work), "--json"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "npm_config_fund": "false", "npm_config_audit": "false"},
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"npm pack {package}@{version} failed:\n{result.stderr[-2000:]}")
-    (info,) = json.loads(result.stdout)
-    return work / info["filename"]
-
-
-def _extract(tarball: Path, destination: Path) -> Path:
-    with tarfile.open(tarball) as archive:
-        archive.extractall(destination, filter="data")
-    return destination / "package"
-
-
-def ensure_widget_assets(static: Path) -> Path:
-    """Fetches require.js and html-manager into ``static/vendor`` unless already there.
-
-    Args:
-        static: The ``_static`` folder of the docs.
-
-    Returns:
-        The ``vendor`` folder.
-
-    Raises:
-        RuntimeError: If npm is missing or a fetch fails.
-    """
-    vendor = static / "vendor"
-    stamp = vendor / "versions.json"
-    wanted = {name: version for name, version in (REQUIREJS, HTML_MANAGER)}
-    if stamp.is_file() and json.loads(stamp.read_text()) == wanted:
-        return vendor
-    print(f"fetching {', '.join(f'{n}@{v}' for n, v in wanted.items())} from npm", flush=True)
-    with tempfile.TemporaryDirectory(prefix="docs-npm-") as scratch:
-        work = Path(scratch)
-        staging = work / "vendor"
-        (staging / "html-manager").mkdir(parents=True)
-        requirejs = _extract(_npm_pack(*REQUIREJS, work), work / "requirejs")
-        shutil.copy2(requirejs / "require.js", staging / "require.js")
-        manager = _extract(_npm_pack(*HTML_MANAGER, work), work / "html-manager")
-        dist = manager / "dist"
-        shutil.copy2(dist / "embed-amd.js", staging / "html-manager" / "embed-amd.js")
-        for path in dist.iterdir():
-            if path.suffix in FONT_SUFFIXES or path.name.endswith("LICENSE.txt"):
-                shutil.copy2(path, staging / "html-manager" / path.name)
-        for package, name in ((requirejs, "requirejs"), (manager, "html-manager")):
-            shutil.copy2(package / "package.json", staging / f"{name}.package.json")
-        (staging / "versions.json").write_text(json.dumps(wanted, indent=1) + "\n")
-        if vendor.exists():
-            shutil.rmtree(vendor)
-        # Copy next to the target, then rename: a concurrent build sees all of it or nothing.
-        beside = Path(tempfile.mkdtemp(prefix=".vendor-", dir=static))
-        shutil.copytree(staging, beside / "vendor")
-        try:
-            (beside / "vendor").rename(vendor)
-        except OSError:
-            if not (stamp.is_file() and json.loads(stamp.read_text()) == wanted):
-                raise
-        finally:
-            shutil.rmtree(beside, ignore_errors=True)
-    return vendor
 
 
 def ensure_samples(static: Path, count: int = SAMPLES) -> Path:
@@ -150,7 +67,6 @@ def ensure_all(static: Path) -> None:
     Args:
         static: The ``_static`` folder of the docs.
     """
-    ensure_widget_assets(static)
     ensure_samples(static)
 
 

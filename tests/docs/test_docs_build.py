@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -106,22 +107,27 @@ def test_figures_are_drawn_not_printed(docs_site):
         assert all((docs_site.html / source).is_file() for source in outputs)
 
 
-def test_the_widget_page_embeds_state_and_a_local_renderer(docs_site):
+def test_the_widget_page_shows_the_widgets_own_explorer_and_no_renderer(docs_site):
     html = page(docs_site, "widget")
-    state = re.search(
-        r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', html, re.S
-    )
-    assert state is not None
-    assert state.group(1).count('"model_name"') > 20  # the widget and all its parts
-    assert '"SmoothGrad"' in state.group(1)
-    assert 'type="application/vnd.jupyter.widget-view+json"' in html
-    for script in ("_static/vendor/require.js", "_static/vendor/html-manager/embed-amd.js"):
-        assert f'<script src="{script}' in html
-        assert (docs_site.html / script).is_file()
-    assert "window.require = {paths:" in html  # bundled AMD names mapped into the vendor folder
-    assert "thebelab" not in html
-    # Pages without widgets do not load the 7 MB renderer.
-    assert "vendor/require.js" not in page(docs_site, "index")
+    # The widget's output is its static explorer (text/html first), and the directive's below.
+    payloads = re.findall(r'<script type="application/json">(.*?)</script>', html, re.S)
+    assert len(payloads) == 2
+    snapshot = json.loads(payloads[0])
+    meta = snapshot["meta"]
+    assert meta["start"] == {
+        "image": 3,
+        "classIndex": meta["start"]["classIndex"],
+        "method": "gradients",
+    }
+    assert meta["view"]["compare"] == "methods" and meta["masks"] is True
+    held = {
+        name: [s is not None for s in entry["strips"]] for name, entry in snapshot["maps"].items()
+    }
+    assert set(held) == {"gradients", "smoothgrad", "integrated_gradients", "gradcam", "scorecam"}
+    assert all(flags[3] and sum(flags) == 1 for flags in held.values())  # image 3, every method
+    # No widget state and no widget renderer: nothing for require.js to load.
+    assert "application/vnd.jupyter.widget-state+json" not in html
+    assert "require.js" not in html and "embed-amd" not in html and "thebelab" not in html
 
 
 def test_the_api_reference_documents_the_package(docs_site):

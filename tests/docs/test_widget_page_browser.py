@@ -1,4 +1,4 @@
-"""A real browser opens the built widget page, offline, and finds the widget drawn.
+"""A real browser opens the built widget page, offline, and finds the widget's explorer drawn.
 
 The page is served from 127.0.0.1 by a static file server; Playwright drives the system's
 chromium (installed by ``make system-deps``) and aborts every request that leaves 127.0.0.1,
@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from chromium import ARGS, CHROMIUM
 from playwright.sync_api import sync_playwright
+
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "browser-tests"
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -53,28 +55,26 @@ def test_widget_renders_in_a_real_browser_with_no_network(served):
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.goto(f"{served}/widget.html", wait_until="load")
+        SHOTS.mkdir(parents=True, exist_ok=True)
 
-        widget = page.locator(".saliency-widget")
-        widget.first.wait_for(state="visible", timeout=60_000)
-        pictures = widget.locator("img")
-        assert pictures.count() >= 17  # 16 thumbnails and the main view
-        page.wait_for_function(
-            "() => [...document.querySelectorAll('.saliency-widget img')]"
-            ".every(img => img.complete && img.naturalWidth > 0)",
-            timeout=30_000,
-        )
-        sizes = pictures.evaluate_all("(imgs) => imgs.map(img => img.naturalWidth)")
-        assert max(sizes) >= 128
-        methods = widget.locator("select").first
-        assert methods.evaluate("s => s.options[s.selectedIndex].text") == "SmoothGrad"
-        assert "image 6 of 16" in widget.first.inner_text()
-        icons = page.evaluate(
-            "() => document.fonts.check('12px \"Font Awesome 5 Free\"') "
-            "|| [...document.fonts].some(f => f.family.includes('Font Awesome')"
-            " && f.status === 'loaded')"
-        )
+        snapshot, directive = page.locator("[data-saliency-explorer]").all()
+        for root in (snapshot, directive):
+            root.evaluate("node => node.explorer.ready")
+        # The widget's own output, drawn where it was saved: image 3, every method.
+        state = snapshot.evaluate("node => node.explorer.selection()")
+        assert (state["image"], state["compare"]) == (3, "methods")
+        panels = snapshot.locator("canvas.sw-overlay")
+        assert panels.count() == 5
+        assert snapshot.locator("canvas.sw-pending").count() == 0  # every map was saved
+        snapshot.locator("label.sw-thumb").nth(7).click()  # not computed when the page was built
+        snapshot.evaluate("node => node.explorer.ready")
+        assert snapshot.locator("canvas.sw-pending").count() == 5
+        assert "not in this page" in snapshot.locator("figcaption").first.inner_text()
+        directive.locator("label.sw-thumb").nth(7).click()
+        directive.evaluate("node => node.explorer.ready")
+        assert directive.locator("canvas.sw-pending").count() == 0
+        page.screenshot(path=str(SHOTS / "docs-widget-page.png"), full_page=True)
         browser.close()
     assert outside == []
     assert missing == []
     assert errors == []
-    assert icons

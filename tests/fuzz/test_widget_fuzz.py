@@ -1,11 +1,12 @@
 """Property-based fuzz of the ``SaliencyWidget`` constructor.
 
 Generated arguments: images in every form and defect (arrays of odd ranks, dtypes and sizes,
-lists, paths that do not exist, empty batches), labels, class names, methods, sign modes,
-colour maps, opacities, blends, clips and sizes. Construction ends in a ``TypeError`` /
-``ValueError`` / ``FileNotFoundError`` naming the argument, or in a widget whose first map is
-finite (or, for an image the model cannot take, that shows the image's error): never another
-exception.
+lists, paths that do not exist, empty batches), labels, class names, masks, methods, sign
+modes, colour maps, opacities, blends, clips, compare modes and page sizes. Construction ends
+in a ``TypeError`` / ``ValueError`` / ``FileNotFoundError`` naming the argument, or in a widget
+whose first map is finite (or, for an image the model cannot take, that shows the image's
+error): never another exception. Then any message a view could send: the kernel side ignores
+what is malformed and answers the rest with finite maps.
 """
 
 from __future__ import annotations
@@ -66,8 +67,13 @@ OPTIONS = {
     "blend": st.sampled_from(["heat", "mask", "mask-image", "add"]),
     "clip": st.one_of(st.floats(-5, 120), st.just(float("nan"))),
     "batch_size": st.sampled_from([1, 4, 0, -2, 2.5]),
-    "view_size": st.sampled_from([64, 0, -1]),
+    "per_page": st.sampled_from([24, 1, 0, -1, 2.5]),
+    "compare": st.sampled_from(["single", "classes", "methods", "all"]),
+    "methods": st.sampled_from([None, "gradients,gradcam", "nope", ["gradients"], 3, ""]),
+    "masks": st.sampled_from([None, "x", "ones", "small"]),
 }
+
+MASKS = {"x": "x", "ones": np.ones((3, SIZE, SIZE), bool), "small": np.ones((3, 2, 2), bool)}
 
 
 @settings(max_examples=200)
@@ -75,6 +81,10 @@ OPTIONS = {
 def test_constructor_gives_a_plain_error_or_a_finite_map(model, x, chosen):
     if chosen.get("method") == "smoothgrad":
         chosen["method"] = "gradients"  # keep successful constructions cheap
+    if chosen.get("masks") is not None:
+        masks = MASKS[chosen["masks"]]
+        count = len(x) if isinstance(x, np.ndarray | list) else 0
+        chosen["masks"] = masks[:count] if isinstance(masks, np.ndarray) else masks
     try:
         widget = SaliencyWidget(model, x, prefetch=False, **chosen)
     except (TypeError, ValueError, FileNotFoundError) as error:
@@ -95,3 +105,44 @@ def test_constructor_gives_a_plain_error_or_a_finite_map(model, x, chosen):
         assert 0.0 <= saliency.min() and saliency.max() <= 1.0
     finally:
         widget.close()
+
+
+MESSAGES = st.fixed_dictionaries(
+    {"kind": st.sampled_from(["want", "images", "fly", None, 3])},
+    optional={
+        "image": st.one_of(st.integers(-2, 5), st.just("0"), st.none(), st.booleans()),
+        "methods": st.one_of(
+            st.lists(st.sampled_from(["gradients", "gradcam", "nope"]), max_size=3), st.just("x")
+        ),
+        "class_index": st.one_of(st.integers(-1, 5), st.none(), st.just(1.5)),
+        "indices": st.one_of(st.lists(st.integers(-1, 4), max_size=3), st.just(7)),
+        "thumbs": st.booleans(),
+    },
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(messages=st.lists(MESSAGES, min_size=1, max_size=6))
+def test_views_messages_never_break_the_kernel_side(widget_under_fire, messages):
+    from saliency_widgets.widget.testing import View
+
+    widget = widget_under_fire
+    view = View(widget)
+    for content in messages:
+        view.send_raw(content)
+    widget.wait(120)
+    assert widget._state.selection.image in range(3)
+    for content, buffers in view.received:
+        event(content["kind"])
+        if content["kind"] == "maps":
+            assert len(buffers[0]) == len(content["classes"]) * SIZE * SIZE
+            assert all(np.isfinite(scale) for scale in content["scales"])
+
+
+@pytest.fixture(scope="module")
+def widget_under_fire(model):
+    images = (np.random.default_rng(0).random((3, SIZE, SIZE, 3)) * 255).astype(np.uint8)
+    widget = SaliencyWidget(model, images, prefetch=False, methods="gradients,gradcam")
+    widget.wait(120)
+    yield widget
+    widget.close()
