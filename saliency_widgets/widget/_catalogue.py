@@ -1,7 +1,7 @@
 """What a widget shows besides maps.
 
-The pictures as displayed, their names, labels and masks, the classes, the methods offered, and
-the probabilities once predicted.
+The pictures as displayed, their names, labels and masks, the classes and the methods offered
+(what the model predicts is the :class:`~saliency_widgets.widget._state.WidgetState`'s).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ class Catalogue:
         methods: The registry names the widget offers.
         activation: ``"softmax"``, ``"sigmoid"`` or ``"none"``.
         per_page: Thumbnails per page.
-        probabilities: ``(N, L)`` probabilities once the start-up pass is done.
     """
 
     pictures: Pictures
@@ -39,7 +38,6 @@ class Catalogue:
     methods: tuple[str, ...]
     activation: str
     per_page: int
-    probabilities: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.shown)

@@ -99,7 +99,7 @@ class MapJobs:
                 dict.fromkeys(range(count), message),
             )
         self.inputs = predictions.inputs
-        self.state.set_scores(predictions.scores, predictions.errors)
+        self.state.set_scores(predictions.scores, predictions.errors, self.predictor.activation)
         self.reports.predicted()
 
     def run(self, job: MapJob) -> None:

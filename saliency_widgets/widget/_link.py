@@ -100,7 +100,7 @@ class ViewLink:
         self, image: int, method: str, classes: tuple[int, ...], maps: np.ndarray
     ) -> None:
         """Sends ``(K, h, w)`` signed maps of ``classes`` with their probabilities."""
-        probabilities = self.catalogue.probabilities
+        probabilities = self.state.probabilities
         scores = [0.0] * len(classes) if probabilities is None else probabilities[image, classes]
         self.post(*_protocol.maps_message(image, method, classes, maps, scores))
 

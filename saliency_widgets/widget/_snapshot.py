@@ -30,9 +30,9 @@ def snapshot_html(catalogue: Catalogue, state: WidgetState, view: explorer.ViewO
         HTML.
     """
     with state.lock:
-        top, selection = state.top, state.selection
+        top, selection, probabilities = state.top, state.selection, state.probabilities
     count = len(catalogue)
-    if top is None or catalogue.probabilities is None:
+    if top is None or probabilities is None:
         return html.escape(
             f"SaliencyWidget: {count} images, still being predicted when this output was "
             "saved; run the notebook to explore them."
@@ -57,7 +57,7 @@ def snapshot_html(catalogue: Catalogue, state: WidgetState, view: explorer.ViewO
         labels=None if catalogue.labels is None else catalogue.labels[chosen],
         class_names=tuple(catalogue.class_names or ()),
         indices=indices,
-        probabilities=np.take_along_axis(catalogue.probabilities[chosen], indices, axis=1),
+        probabilities=np.take_along_axis(probabilities[chosen], indices, axis=1),
         activation=catalogue.activation,
         methods=tuple(found),
         masks=None if catalogue.masks is None else tuple(catalogue.masks[i] for i in chosen),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from saliency_widgets.predict import scores_to_probabilities
 from saliency_widgets.targets import top_k
 
 MapKey = tuple[int, int, str]
@@ -156,20 +157,28 @@ class WidgetState:
         self.running: MapJob | None = None
         self.cache = MapCache()
         self.scores: np.ndarray | None = None
+        """``(N, L)`` scores of the start-up pass (pre-activation logits)."""
+        self.probabilities: np.ndarray | None = None
+        """``(N, L)`` probabilities (the scores themselves for a model without a head)."""
         self.top: np.ndarray | None = None
         self.image_errors: dict[int, str] = {}
         self.failures: dict[tuple[int, str], str] = {}
         self.started = False
 
-    def set_scores(self, scores: np.ndarray, errors: dict[int, str]) -> None:
+    def set_scores(
+        self, scores: np.ndarray, errors: dict[int, str], activation: str = "none"
+    ) -> None:
         """Records the start-up forward pass and picks each image's top classes.
 
         Args:
             scores: ``(N, L)`` scores (rows of failed images are ignored).
             errors: Messages for the images that could not be predicted.
+            activation: The head the scores were taken before (``"softmax"``, ``"sigmoid"``
+                or ``"none"``), which makes them probabilities.
         """
         with self.lock:
             self.scores = scores
+            self.probabilities = scores_to_probabilities(scores, activation)
             self.k = min(self.k, scores.shape[1])
             self.top = top_k(np.nan_to_num(scores, nan=-np.inf), self.k)
             self.image_errors = dict(errors)

@@ -23,9 +23,9 @@ from matplotlib.figure import Figure
 
 from saliency_widgets import display, explorer, render
 from saliency_widgets.methods import METHODS, get_method
-from saliency_widgets.predict import scores_to_probabilities
 from saliency_widgets.widget import _checks, _compute
 from saliency_widgets.widget._catalogue import Catalogue
+from saliency_widgets.widget._export import export_html
 from saliency_widgets.widget._images import load_pictures
 from saliency_widgets.widget._jobs import MapJobs, Reports
 from saliency_widgets.widget._link import ViewLink
@@ -183,7 +183,7 @@ class SaliencyWidget(anywidget.AnyWidget):
     @property
     def probabilities(self) -> np.ndarray | None:
         """``(N, L)`` probabilities of every image (``None`` until the start-up pass is done)."""
-        return self._catalogue.probabilities
+        return self._state.probabilities
 
     @property
     def class_names(self) -> list[str]:
@@ -360,57 +360,19 @@ class SaliencyWidget(anywidget.AnyWidget):
                 ``max_images``.
         """
         self.wait()
-        count = len(self._catalogue.pictures)
-        chosen = list(range(count)) if images is None else list(images)
-        for i in chosen:
-            _checks.checked_index("images[]", i, count)
-        if not chosen:
-            raise ValueError("images is empty: name at least one image index")
-        inputs = [self._jobs.inputs[i] for i in chosen]
-        failed = [i for i, x in zip(chosen, inputs, strict=True) if x is None]
-        if failed:
-            raise RuntimeError(f"the model failed on images {failed}: nothing to export")
         current = self._state.selection.method
-        names = explorer.parse_methods(methods or (current, *explorer.DEFAULT_METHODS))
-        estimate = explorer.estimate_page(
-            len(chosen), self._state.k, len(names), self._catalogue.shown[chosen[0]].shape, steps
-        )
-        if len(chosen) > max_images:
-            raise ValueError(
-                f"{len(chosen)} images would make a page of about {estimate.megabytes:.0f} MB "
-                f"(max_images={max_images}): pass images=[...] to pick some, or raise max_images"
-            )
-        bar = explorer.Progress(names, enabled=progress)
-        bar.say(
-            f"Explorer of {len(chosen)} images × top-{self._state.k} × {len(names)} "
-            f"methods: about {estimate.megabytes:.1f} MB"
-        )
-        data = explorer.explain_top_k(
+        return export_html(
             self._model,
-            [self._catalogue.shown[i] for i in chosen],
-            np.stack(inputs),  # type: ignore[arg-type]
-            methods=names,
+            self._catalogue,
+            self._jobs.inputs,
+            self._view,
+            methods=explorer.parse_methods(methods or (current, *explorer.DEFAULT_METHODS)),
             top_k=self._state.k,
-            class_names=self.class_names,
-            labels=None if self._catalogue.labels is None else self._catalogue.labels[chosen],
-            names=[self._catalogue.pictures.names[i] for i in chosen],
-            masks=None
-            if self._catalogue.masks is None
-            else [self._catalogue.masks[i] for i in chosen],
-            batch_size=self._batch_size,
-            progress=bar.step,
-        )
-        bar.close()
-        view = self._view
-        return explorer.fragment(
-            data,
-            sign=view.sign,
-            cmap=view.cmap,
-            alpha=view.alpha,
-            blend=view.blend,
-            clip=view.clip,
-            compare=view.compare,
+            images=images,
             steps=steps,
+            max_images=max_images,
+            batch_size=self._batch_size,
+            progress=progress,
         )
 
     def save_html(
@@ -500,13 +462,12 @@ class SaliencyWidget(anywidget.AnyWidget):
     def _on_predicted(self) -> None:
         state = self._state
         scores = state.scores
-        assert scores is not None and state.top is not None
-        self._catalogue.probabilities = scores_to_probabilities(scores, self._catalogue.activation)
+        assert scores is not None and state.top is not None and state.probabilities is not None
         if self._catalogue.class_names is None:
             self._catalogue.class_names = [f"class {i}" for i in range(scores.shape[1])]
             with self._link.lock:
                 self.meta = self._catalogue.meta(self._view, state.k)
-        chosen = np.take_along_axis(self._catalogue.probabilities, state.top, axis=1)
+        chosen = np.take_along_axis(state.probabilities, state.top, axis=1)
         with self._link.lock:
             self.predictions = {
                 "top": state.top.tolist(),
@@ -522,10 +483,10 @@ class SaliencyWidget(anywidget.AnyWidget):
         name = "…" if index is None else self._catalogue.class_name(index)
         if (
             index is not None
-            and self._catalogue.probabilities is not None
+            and self._state.probabilities is not None
             and self._catalogue.activation != "none"
         ):
-            name += f" {100 * self._catalogue.probabilities[selection.image, index]:.1f}%"
+            name += f" {100 * self._state.probabilities[selection.image, index]:.1f}%"
         return f"{name} · {get_method(selection.method).label} ({self._view.sign})"
 
     def _signed_map(self, selection: Selection) -> np.ndarray:

@@ -36,3 +36,6 @@ def test_sixteen_images_top5_four_methods_fit_600_kb():
     assert len(value["maps"]) == 4 and {len(row) for row in value["predictions"]["top"]} == {5}
     assert len(value["images"]) == 16 and value["thumbs"] is None  # 64 px images are their own
     assert size <= BUDGET
+    # What a widget's to_html says before computing: within 10 % of what was written.
+    estimate = explorer.estimate_page(16, 5, 4, samples.images[0].shape, explorer.DEFAULT_STEPS)
+    assert abs(estimate.total - size) <= 0.1 * size, (estimate, size)
