@@ -69,6 +69,7 @@ saliency_grid_class_names = "saliency_widgets.zoo:class_names"
 # every cell that "printed to stderr". With fd capture off, that native logging goes to the build
 # log where it belongs, while Python's own stderr (warnings, tracebacks) still reaches the cell
 # and still fails a -W build. oneDNN stays on.
+jupyter_sphinx_require_url = ""  # no require.js, so no widget embedder either: no CDN
 render_priority_html = [
     "text/html",
     "application/vnd.jupyter.widget-view+json",
@@ -88,14 +89,10 @@ jupyter_execute_kwargs = {
 
 def _no_thebe(app, pagename, templatename, context, doctree) -> None:
     """jupyter-sphinx links Thebe's files on every page; Thebe is off here and they do not
-    exist; and require.js and the widget embedder, which no page here needs."""
+    exist."""
 
     def wanted(asset: object) -> bool:
-        filename = str(getattr(asset, "filename", "") or "")
-        return not (
-            Path(filename).name.startswith("thebelab")
-            or filename.endswith(("require.js", "require.min.js", "embed-amd.js"))
-        )
+        return not Path(str(getattr(asset, "filename", "") or "")).name.startswith("thebelab")
 
     for key in ("script_files", "css_files"):
         if key in context:

@@ -251,6 +251,7 @@ export class KernelSource {
     this.masks = new Map();
     this.asked = new Set(); // "method/image/class" asked and not answered yet
     this.scores = new Map(); // image -> Map(class -> probability), beyond the top-K
+    this.queued = { thumb: [], image: [] };
     this.urls = [];
     this.handlers = [
       ["change:predictions", () => this.events.emit("predictions")],
@@ -271,12 +272,17 @@ export class KernelSource {
     return this.model.get("status") || null;
   }
 
+  /** A picture's promise; the pictures asked for in one turn go in one message. */
   pending(table, i, kind) {
     if (!table.has(i)) {
-      let resolve;
-      const promise = new Promise((r) => (resolve = r));
-      table.set(i, { promise, resolve });
-      this.model.send({ kind: "images", indices: [i], thumbs: kind === "thumb" });
+      this.placeholder(table, i);
+      const queue = this.queued[kind];
+      if (queue.length === 0) {
+        queueMicrotask(() => {
+          this.model.send({ kind: "images", indices: queue.splice(0), thumbs: kind === "thumb" });
+        });
+      }
+      queue.push(i);
     }
     return table.get(i).promise;
   }
@@ -493,6 +499,7 @@ export class ExplorerView {
     this.previousPage = element("button", { type: "button", class: "sw-previous-page", "aria-label": "previous page of images", text: "‹" });
     this.nextPage = element("button", { type: "button", class: "sw-next-page", "aria-label": "next page of images", text: "›" });
     this.pageText = element("span", { class: "sw-page" });
+    this.thumbs.addEventListener("keydown", (event) => this.stepAcrossPages(event));
     this.previousPage.addEventListener("click", () => this.showPage(this.page - 1));
     this.nextPage.addEventListener("click", () => this.showPage(this.page + 1));
     this.pager.append(this.previousPage, this.pageText, this.nextPage);
@@ -601,6 +608,20 @@ export class ExplorerView {
     this.pageText.textContent = `${first + 1}–${last} of ${meta.count}`;
     this.previousPage.disabled = this.page === 0;
     this.nextPage.disabled = this.page === pages - 1;
+  }
+
+  /** Arrow keys on the first or last thumbnail of a page go on to the next or previous page. */
+  stepAcrossPages(event) {
+    const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+    const inputs = [...this.thumbs.querySelectorAll("input")];
+    const at = inputs.indexOf(event.target);
+    if (!step || at < 0) return;
+    const edge = step > 0 ? at === inputs.length - 1 : at === 0;
+    const image = this.state.image + step;
+    if (!edge || image < 0 || image >= this.meta.count) return;
+    event.preventDefault();
+    this.select({ image });
+    this.thumbs.querySelector("input:checked")?.focus();
   }
 
   // Selection ---------------------------------------------------------------------------------

@@ -157,3 +157,39 @@ def test_an_nbconvert_export_shows_a_working_explorer(bundled_data, tmp_path):
     assert all("explorer" not in url for url in watch.requests)
     assert [e for e in watch.errors if "Failed to load resource" not in e] == []
     assert len(watch.errors) <= len(watch.requests)
+
+
+def test_a_thousand_images_page_through_by_click_and_key(tmp_path):
+    rng = np.random.default_rng(5)
+    count = 1000
+    data = explorer.ExplorerData(
+        images=tuple(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8) for _ in range(count)),
+        names=tuple(f"img{i}" for i in range(count)),
+        labels=None,
+        class_names=("a", "b", "c"),
+        indices=np.tile([2, 0], (count, 1)),
+        probabilities=np.tile([0.7, 0.2], (count, 1)),
+        activation="softmax",
+        methods=(
+            explorer.MethodMaps("gradients", "Vanilla gradient", rng.normal(size=(count, 2, 8, 8))),
+        ),
+    )
+    path = tmp_path / "thousand.html"
+    path.write_text(explorer.page(explorer.fragment(data, per_page=48)), encoding="utf-8")
+    with browser_page() as (page, watch):
+        page.goto(path.as_uri())
+        (root,) = roots(page)
+        assert root.locator("label.sw-thumb").count() == 48  # one page in the document
+        assert root.locator(".sw-page").inner_text() == "1–48 of 1000"
+        root.locator(".sw-next-page").click()
+        assert root.locator(".sw-page").inner_text() == "49–96 of 1000"
+        root.locator("label.sw-thumb").nth(47).click()
+        assert settle(root)["image"] == 95
+        root.locator("label.sw-thumb input").nth(47).press("ArrowRight")  # on to the next page
+        assert settle(root)["image"] == 96
+        assert root.locator(".sw-page").inner_text() == "97–144 of 1000"
+        assert _focused(page)["name"].endswith("-image")
+        root.evaluate("node => node.explorer.select({image: 999})")
+        assert root.locator(".sw-page").inner_text() == "961–1000 of 1000"
+        assert assert_drawn_as_kernel(root)["image"] == 999
+    assert watch.errors == [] and watch.requests == []
