@@ -69,7 +69,6 @@ saliency_grid_class_names = "saliency_widgets.zoo:class_names"
 # every cell that "printed to stderr". With fd capture off, that native logging goes to the build
 # log where it belongs, while Python's own stderr (warnings, tracebacks) still reaches the cell
 # and still fails a -W build. oneDNN stays on.
-jupyter_sphinx_require_url = ""  # no require.js, so no widget embedder either: no CDN
 render_priority_html = [
     "text/html",
     "application/vnd.jupyter.widget-view+json",
@@ -87,12 +86,14 @@ jupyter_execute_kwargs = {
 }
 
 
-def _no_thebe(app, pagename, templatename, context, doctree) -> None:
-    """jupyter-sphinx links Thebe's files on every page; Thebe is off here and they do not
-    exist."""
+def _no_widget_renderer(app, pagename, templatename, context, doctree) -> None:
+    """jupyter-sphinx links require.js and the widget embedder (from CDNs, whatever its
+    settings say) and Thebe's files on every page; no page here needs them."""
 
     def wanted(asset: object) -> bool:
-        return not Path(str(getattr(asset, "filename", "") or "")).name.startswith("thebelab")
+        filename = str(getattr(asset, "filename", "") or "")
+        remote = filename.startswith(("http://", "https://", "//"))
+        return not (remote or Path(filename).name.startswith(("thebelab", "require")))
 
     for key in ("script_files", "css_files"):
         if key in context:
@@ -100,4 +101,4 @@ def _no_thebe(app, pagename, templatename, context, doctree) -> None:
 
 
 def setup(app) -> None:
-    app.connect("html-page-context", _no_thebe)
+    app.connect("html-page-context", _no_widget_renderer)

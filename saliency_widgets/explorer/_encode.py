@@ -195,9 +195,9 @@ def thumbnail_png(image: np.ndarray, side: int = THUMBNAIL_SIDE) -> bytes | None
     return png_bytes(np.asarray(picture))
 
 
-def mask_png(mask: np.ndarray) -> bytes:
+def mask_png(mask: np.ndarray, optimize: bool = True) -> bytes:
     """A boolean mask as a grayscale PNG (0 or 255)."""
-    return png_bytes(np.where(mask, 255, 0).astype(np.uint8))
+    return png_bytes(np.where(mask, 255, 0).astype(np.uint8), optimize)
 
 
 def zigzag(levels: np.ndarray) -> np.ndarray:
@@ -212,7 +212,7 @@ def unzigzag(stored: np.ndarray) -> np.ndarray:
     return np.where(stored % 2 == 0, stored // 2, -(stored + 1) // 2).astype(np.float64)
 
 
-def _strips(method: MethodMaps, steps: int) -> dict[str, Any]:
+def _strips(method: MethodMaps, steps: int, optimize: bool) -> dict[str, Any]:
     urls: list[str | None] = []
     scales: list[list[float] | None] = []
     for i, per_image in enumerate(method.maps):  # (K, h, w)
@@ -222,7 +222,8 @@ def _strips(method: MethodMaps, steps: int) -> dict[str, Any]:
             continue
         stored, scale = quantise(per_image, True, steps)
         levels = stored.astype(np.int16) - SIGNED_OFFSET
-        urls.append(data_url(png_bytes(zigzag(levels.reshape(-1, levels.shape[-1])))))
+        strip = zigzag(levels.reshape(-1, levels.shape[-1]))
+        urls.append(data_url(png_bytes(strip, optimize)))
         scales.append(scale)
     return {"encoding": "zigzag", "steps": steps, "scales": scales, "strips": urls}
 
@@ -234,6 +235,7 @@ def payload(
     steps: int = DEFAULT_STEPS,
     per_page: int = 48,
     start: dict[str, Any] | None = None,
+    optimize: bool = True,
 ) -> dict[str, Any]:
     """The plain object the browser view takes (see ``explorer.js``).
 
@@ -245,6 +247,8 @@ def payload(
         per_page: Thumbnails per page.
         start: The initial selection, ``{"image", "classIndex", "method"}`` (the first
             image, its top class and the first method when omitted).
+        optimize: Search for the smallest PNGs (a page written once); ``False`` encodes fast
+            (a widget's output, made while its cell runs).
 
     Returns:
         A JSON-serialisable dict.
@@ -270,12 +274,14 @@ def payload(
             "top": data.indices.tolist(),
             "probabilities": [[round(float(p), 5) for p in row] for row in data.probabilities],
         },
-        "images": [data_url(png_bytes(image)) for image in data.images],
+        "images": [data_url(png_bytes(image, optimize)) for image in data.images],
         "thumbs": None
         if all(thumb is None for thumb in thumbs)
         else [None if thumb is None else data_url(thumb) for thumb in thumbs],
-        "masks": None if data.masks is None else [data_url(mask_png(mask)) for mask in data.masks],
-        "maps": {method.name: _strips(method, steps) for method in data.methods},
+        "masks": None
+        if data.masks is None
+        else [data_url(mask_png(mask, optimize)) for mask in data.masks],
+        "maps": {method.name: _strips(method, steps, optimize) for method in data.methods},
     }
 
 

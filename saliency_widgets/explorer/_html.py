@@ -53,6 +53,7 @@ def fragment(
     steps: int = DEFAULT_STEPS,
     per_page: int = 48,
     start: dict[str, Any] | None = None,
+    optimize: bool = True,
 ) -> str:
     """The explorer as an HTML fragment (a ``<div>``, a ``<style>`` and a module ``<script>``).
 
@@ -69,6 +70,7 @@ def fragment(
         steps: Quantisation steps of the stored maps (see :mod:`._encode`).
         per_page: Thumbnails per page.
         start: The initial selection (see :func:`~saliency_widgets.explorer._encode.payload`).
+        optimize: Search for the smallest PNGs (``False``: encode fast).
 
     Returns:
         The HTML text.
@@ -80,7 +82,7 @@ def fragment(
     view = ViewOptions(sign, cmap, alpha, blend, clip, compare, outline)
     for name in cmaps:
         display.colour_table(name)  # raises for an unknown name
-    return wrap(payload(data, view, cmaps, steps, per_page, start), summary(data))
+    return wrap(payload(data, view, cmaps, steps, per_page, start, optimize), summary(data))
 
 
 def summary(data: ExplorerData) -> str:

@@ -78,6 +78,7 @@ def snapshot_html(catalogue: Catalogue, state: WidgetState, view: explorer.ViewO
         outline=view.outline,
         per_page=per_page,
         start=start,
+        optimize=False,  # made while the cell runs: fast, not smallest
     )
 
 
