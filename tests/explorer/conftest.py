@@ -9,7 +9,7 @@ from saliency_widgets import explorer, zoo
 
 @pytest.fixture(scope="session")
 def bundled_data() -> explorer.ExplorerData:
-    """Six bundled images, top-3 classes, vanilla gradients and Grad-CAM, signed maps."""
+    """Six bundled images with their masks, top-3 classes, vanilla gradients and Grad-CAM."""
     samples = zoo.load_samples(6)
     return explorer.explain_top_k(
         zoo.load_shapes_model(),
@@ -19,4 +19,5 @@ def bundled_data() -> explorer.ExplorerData:
         top_k=3,
         class_names=zoo.class_names(),
         labels=samples.labels,
+        masks=samples.masks,
     )

@@ -48,7 +48,9 @@ def test_exported_page_draws_what_the_kernel_draws_after_every_click(two_explore
         state = assert_drawn_as_kernel(first)
         # The first view, against the maps as computed in Python (not decoded from the page).
         shown = explorer.shown_maps(bundled_data)["gradients"][0, 0]
-        expected = display.overlay(bundled_data.images[0], shown)
+        expected = display.outline(
+            display.overlay(bundled_data.images[0], shown), bundled_data.masks[0]
+        )
         np.testing.assert_array_equal(canvases(first)[0], expected)
         assert state["classIndex"] == int(bundled_data.indices[0, 0])
         BUILD.mkdir(parents=True, exist_ok=True)
@@ -192,4 +194,47 @@ def test_a_thousand_images_page_through_by_click_and_key(tmp_path):
         root.evaluate("node => node.explorer.select({image: 999})")
         assert root.locator(".sw-page").inner_text() == "961–1000 of 1000"
         assert assert_drawn_as_kernel(root)["image"] == 999
+    assert watch.errors == [] and watch.requests == []
+
+
+def test_save_png_downloads_the_figures_on_screen(two_explorers, tmp_path):
+    from PIL import Image
+
+    with browser_page() as (page, watch):
+        page.goto(two_explorers.as_uri())
+        first, _ = roots(page)
+        state = settle(first)
+        with page.expect_download() as download:
+            first.locator("button.sw-export").click()
+        saved = tmp_path / "view.png"
+        download.value.save_as(saved)
+        assert download.value.suggested_filename == (
+            f"saliency-image0-class{state['classIndex']}-gradients.png"
+        )
+        picture = np.asarray(Image.open(saved).convert("RGB"))
+        # Image and overlay side by side, enlarged by whole pixels, a caption below.
+        scale = 256 // 64
+        assert picture.shape[1] == (64 + 8 + 64) * scale
+        overlay = picture[: 64 * scale : scale, (64 + 8) * scale :: scale]
+        np.testing.assert_array_equal(overlay, canvases(first)[0])
+    assert watch.errors == [] and watch.requests == []
+
+
+def test_the_true_objects_outline_is_drawn_where_the_mask_ends(two_explorers, bundled_data):
+    with browser_page() as (page, watch):
+        page.goto(two_explorers.as_uri())
+        first, _ = roots(page)
+        assert settle(first)["outline"] is True
+        with_outline = canvases(first)[0]
+        first.locator("input[data-control=outline]").uncheck()
+        without = canvases(first)[0]
+        changed = (with_outline != without).any(axis=-1)
+        mask = bundled_data.masks[0]
+        inside = np.pad(mask, 1)
+        interior = inside[1:-1, 1:-1] & inside[:-2, 1:-1] & inside[2:, 1:-1]
+        interior &= inside[1:-1, :-2] & inside[1:-1, 2:]
+        boundary = mask & ~interior
+        assert boundary.sum() > 20
+        assert (with_outline[boundary] == display.OUTLINE_COLOUR).all()
+        assert not changed[~boundary].any()  # nothing else moved
     assert watch.errors == [] and watch.requests == []
