@@ -6,10 +6,13 @@ The project is copied to a temporary folder with a tiny CNN (``model.keras``) an
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 from pathlib import Path
 
+from PIL import Image
 from sphinx.util.console import strip_colors
 
 COMPUTED = re.compile(r"saliency-explorer: computed (saliency-explorer-\w+\.html) for (\S+):(\d+)")
@@ -24,6 +27,12 @@ def payloads(html: str) -> list[dict]:
         flags=re.S,
     )
     return [json.loads(text) for text in found]
+
+
+def strip_shape(url: str) -> tuple[int, int]:
+    """The (height, width) of a map strip sent as a PNG data URL."""
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as strip:
+        return strip.height, strip.width
 
 
 def cache_files(srcdir: Path) -> dict[str, int]:
@@ -41,13 +50,14 @@ def test_two_explorers_with_their_options_and_a_cached_rebuild(project, build):
     }
     html = (app.outdir / "index.html").read_text()
     first, second = payloads(html)
-    assert [m["name"] for m in first["methods"]] == ["gradients", "gradcam"]
-    assert len(first["images"]) == 6 and {len(row) for row in first["top"]} == {3}
-    assert [image["name"] for image in second["images"]] == ["a0", "a1", "a2"]
-    assert second["view"]["cmap"] == "viridis" and second["view"]["alpha"] == 0.45
-    assert {len(row) for row in second["top"]} == {2}
-    assert first["mapSize"] == [12, 12]
-    assert first["classNames"] == ["zero", "one", "two", "three", "four"]
+    assert [m["name"] for m in first["meta"]["methods"]] == ["gradients", "gradcam"]
+    assert first["meta"]["count"] == 6 and {len(row) for row in first["predictions"]["top"]} == {3}
+    assert second["meta"]["names"] == ["a0", "a1", "a2"]
+    assert second["meta"]["view"]["cmap"] == "viridis" and second["meta"]["view"]["alpha"] == 0.45
+    assert {len(row) for row in second["predictions"]["top"]} == {2}
+    # each image's strip stacks its top-3 maps of the model's 12 x 12 feature grid
+    assert strip_shape(first["maps"]["gradcam"]["strips"][0]) == (3 * 12, 12)
+    assert first["meta"]["classNames"] == ["zero", "one", "two", "three", "four"]
     assert html.count('<script type="module">') == 2
     assert "Every image, top-3 classes, two methods." in html  # the caption
     files = cache_files(srcdir)

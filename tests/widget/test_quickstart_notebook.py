@@ -51,4 +51,6 @@ def test_the_quickstart_notebook_runs(tmp_path):
     assert any(WIDGET_VIEW in o.get("data", {}) for o in outputs["own"])
     # nbclient saves the widgets' state, as a notebook saved from JupyterLab would
     state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    assert any(model["model_name"] == "ImageModel" for model in state.values())
+    saved = [model["state"] for model in state.values() if model["model_module"] == "anywidget"]
+    assert saved, [model["model_name"] for model in state.values()]
+    assert any(s.get("meta", {}).get("count") == 32 and "export default" in s.get("_esm", "") for s in saved)
