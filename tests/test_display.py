@@ -14,6 +14,7 @@ from PIL import Image
 import saliency_widgets as sw
 from saliency_widgets import cli, display, grid, render, zoo
 from saliency_widgets.methods import METHODS
+from saliency_widgets.sources import load_sources
 
 VISIBLE_MEAN = 30.0
 """Mean |overlay - image| (0-255, averaged over RGB) over a map's top-decile pixels, averaged
@@ -169,11 +170,13 @@ def test_widget_grid_and_cli_show_the_same_pixels(tmp_path):
     strings = {"panels": "overlay", "blend": "heat", "clip": "99"}
     options = grid.GridOptions.from_strings(strings)
     result = grid.compute_grid(
-        grid.MODELS.get(references["model"]),
-        grid.load_images(references["images"]),
+        load_sources(
+            references["model"],
+            references["images"],
+            preprocess=zoo.preprocess,
+            class_names=zoo.class_names(),
+        ),
         options,
-        zoo.preprocess,
-        zoo.class_names(),
     )
     figure = grid.grid_figure(result, options)
     image = 3

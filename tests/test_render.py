@@ -129,7 +129,7 @@ def test_render_grid_panels_and_pixels():
     saliency = np.zeros((1, 16, 16))
     saliency[0, 4:12, 4:12] = 1.0
     figure = render.render_grid(image, saliency, ["star 99.0%"], panels=("map",), cmap="gray")
-    assert figure.axes[0].get_title(loc="left") == "star 99.0%"
+    assert figure.axes[0].get_title() == "star 99.0%"
     pixels = np.asarray(Image.open(io.BytesIO(render.figure_to_png(figure))).convert("L"))
     assert pixels.max() == 255  # the salient square is drawn white
     with pytest.raises(ValueError, match="2 maps"):

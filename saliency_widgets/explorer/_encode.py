@@ -20,63 +20,18 @@ the browser draws from ``b - offset`` alone and the result equals
 from __future__ import annotations
 
 import base64
-import io
-import struct
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from saliency_widgets._png import png_bytes
 from saliency_widgets.explorer._data import ExplorerData
 
 SIGNED_OFFSET = 128
 """Byte of a signed map's zero: values ``-steps … steps`` are stored as ``128 - steps …``."""
 DEFAULT_STEPS = 11
 """Quantisation steps per sign (see the module's description for the measured trade-off)."""
-
-
-def png_bytes(array: np.ndarray) -> bytes:
-    """Lossless PNG bytes of a ``(H, W)`` or ``(H, W, 3)`` uint8 array (no gamma chunk).
-
-    Grayscale arrays are written with each of PNG's "none", "sub" and "up" row filters for
-    every row as well as Pillow's adaptive choice, and the smallest file is kept: noise-like
-    saliency maps often compress best unfiltered (about 4% smaller strips).
-    """
-    from PIL import Image
-
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", optimize=True)
-    candidates = [buffer.getvalue()]
-    if array.ndim == 2:
-        candidates += [_gray_png(array, kind) for kind in (0, 1, 2)]
-    return min(candidates, key=len)
-
-
-def _gray_png(array: np.ndarray, kind: int) -> bytes:
-    """An 8-bit grayscale PNG with one filter type (0 none, 1 sub, 2 up) on every row."""
-    rows = array.astype(np.int16)
-    if kind == 1:
-        rows = np.diff(rows, axis=1, prepend=0)
-    elif kind == 2:
-        rows = np.diff(rows, axis=0, prepend=0)
-    filtered = np.concatenate(
-        [np.full((len(rows), 1), kind, np.uint8), (rows % 256).astype(np.uint8)], axis=1
-    )
-
-    def chunk(name: bytes, body: bytes) -> bytes:
-        check = zlib.crc32(name + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + name + body + struct.pack(">I", check)
-
-    height, width = array.shape
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(filtered.tobytes(), 9))
-        + chunk(b"IEND", b"")
-    )
 
 
 def data_url(png: bytes) -> str:
