@@ -295,7 +295,8 @@ def render_grid(
         The figure (close it, or pass it to :func:`figure_to_png`).
 
     Raises:
-        ValueError: For as many maps as images, unknown panels or a bad display option.
+        ValueError: For a number of maps other than of images, unknown panels or a bad display
+            option.
     """
     display.check(clip=clip, blend=blend, alpha=alpha)
     pictures = [image for image in _as_panels(images) if image is not None]
