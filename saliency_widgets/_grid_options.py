@@ -1,11 +1,15 @@
 """Options of a saliency grid, parsed from text: directive options and command-line flags.
 
-:meth:`GridOptions.from_strings` is the one parser of the options the ``saliency-grid`` directive
-and ``saliency-widgets render`` share; every error names the option at fault.
+:data:`INPUT_HELP` and :data:`OPTION_HELP` are the one list of what the ``saliency-grid`` and
+``saliency-explorer`` directives and the ``render`` and ``explore`` commands take: the directives
+make their option specs from them, :func:`add_grid_arguments` the command line's flags.
+:meth:`GridOptions.from_strings` is the one parser of their values; every error names the option
+at fault.
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,13 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from saliency_widgets import display, render
-from saliency_widgets._grid_inputs import GridError
-
-PANELS = ("image", "map", "overlay")
-"""Panel kinds: the image, the colour-mapped map, the map blended over the image."""
-MAX_PANELS_PER_ROW = 8
-"""Default row width, in panels, when ``cols`` is not given."""
+from saliency_widgets import display
+from saliency_widgets._messages import InputError
+from saliency_widgets.render import MAX_PANELS_PER_ROW, PANEL_SIZE, PANELS
+from saliency_widgets.targets import top_k
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class ClassSelection:
             The selection.
 
         Raises:
-            GridError: For an empty list or a ``top-K`` with K < 1.
+            InputError: For an empty list or a ``top-K`` with K < 1.
         """
         text = text.strip()
         lowered = text.lower().replace(" ", "")
@@ -54,7 +55,7 @@ class ClassSelection:
         if lowered.startswith("top-") or (lowered.startswith("top") and lowered[3:].isdigit()):
             digits = lowered[4:] if lowered.startswith("top-") else lowered[3:]
             if not digits.isdigit() or int(digits) < 1:
-                raise GridError(f"classes: {text!r}: expected top-K with K >= 1, e.g. top-3")
+                raise InputError(f"classes: {text!r}: expected top-K with K >= 1, e.g. top-3")
             return cls(top=int(digits))
         items = tuple(
             int(item) if item.lstrip("-").isdigit() else item
@@ -62,7 +63,7 @@ class ClassSelection:
             if item
         )
         if not items:
-            raise GridError("classes: expected top-K or a comma list of class names/indices")
+            raise InputError("classes: expected top-K or a comma list of class names/indices")
         return cls(top=None, items=items)
 
     def indices(self, logits: np.ndarray, class_names: Sequence[str]) -> np.ndarray:
@@ -76,31 +77,27 @@ class ClassSelection:
             ``(N, K)`` int64 indices.
 
         Raises:
-            GridError: For an unknown class name, an index out of range, or K > L.
+            InputError: For an unknown class name, an index out of range, or K > L.
         """
-        from saliency_widgets.targets import top_k
-
         units = logits.shape[1]
         if self.top is not None:
             if self.top > units:
-                raise GridError(f"classes: top-{self.top} but the model has {units} classes")
+                raise InputError(f"classes: top-{self.top} but the model has {units} classes")
             return top_k(logits, self.top)
         chosen = []
         for item in self.items:
             if isinstance(item, int):
                 if not 0 <= item < units:
-                    raise GridError(f"classes: index {item} out of range (the model has {units})")
+                    raise InputError(f"classes: index {item} out of range (the model has {units})")
                 chosen.append(item)
             elif not class_names:
-                raise GridError(f"classes: {item!r} is a name but no class names were given")
+                raise InputError(f"classes: {item!r} is a name but no class names were given")
             elif item not in class_names:
-                raise GridError(
+                raise InputError(
                     f"classes: {item!r} is not a class name; known: {', '.join(class_names)}"
                 )
             else:
                 chosen.append(list(class_names).index(item))
-        if class_names and len(class_names) != units:
-            raise GridError(f"{len(class_names)} class names for a model with {units} outputs")
         return np.tile(np.asarray(chosen, dtype=np.int64), (len(logits), 1))
 
 
@@ -117,17 +114,17 @@ def parse_params(text: str) -> dict[str, Any]:
         The parameters by name.
 
     Raises:
-        GridError: If the text is not a list of ``name=value`` pairs.
+        InputError: If the text is not a list of ``name=value`` pairs.
     """
     if not text.strip():
         return {}
     try:
         call = ast.parse(f"f({text})", mode="eval").body
     except SyntaxError as error:
-        raise GridError(f"params: {text!r} is not a list of name=value pairs") from error
+        raise InputError(f"params: {text!r} is not a list of name=value pairs") from error
     assert isinstance(call, ast.Call)
     if call.args or any(k.arg is None for k in call.keywords):
-        raise GridError(f"params: {text!r}: write every parameter as name=value")
+        raise InputError(f"params: {text!r}: write every parameter as name=value")
     params: dict[str, Any] = {}
     for keyword in call.keywords:
         name, value = keyword.arg, keyword.value
@@ -138,7 +135,7 @@ def parse_params(text: str) -> dict[str, Any]:
         try:
             params[name] = ast.literal_eval(value)
         except ValueError as error:
-            raise GridError(
+            raise InputError(
                 f"params: the value of {name!r} must be a literal (number, string, tuple)"
             ) from error
     return params
@@ -149,9 +146,24 @@ def _number(options: Mapping[str, str], name: str, kind: type, low: float, high:
     try:
         value = kind(text)
     except ValueError:
-        raise GridError(f"{name}: {text!r} is not a {kind.__name__}") from None
+        raise InputError(f"{name}: {text!r} is not a {kind.__name__}") from None
     if not low <= value <= high:
-        raise GridError(f"{name}: {text} is outside [{low}, {high}]")
+        raise InputError(f"{name}: {text} is outside [{low}, {high}]")
+    return value
+
+
+def _display_option(options: Mapping[str, str], name: str, key: str) -> float:
+    """A number whose range :func:`saliency_widgets.display.check` owns (``clip``, opacity)."""
+    text = str(options[name]).strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name}: {text!r} is not a float") from None
+    checked: dict[str, Any] = {key: value}
+    try:
+        display.check(**checked)
+    except ValueError as error:
+        raise InputError(f"{name}: {error}") from None
     return value
 
 
@@ -174,7 +186,7 @@ OPTION_HELP: dict[str, str] = {
     "cmap": f"matplotlib colour map (default {display.DEFAULT_CMAP})",
     "blend": f"how overlays are drawn: {', '.join(display.BLENDS)} (default "
     f"{display.DEFAULT_BLEND}: the colour map over the whole image)",
-    "clip": f"percentile of each map drawn at full colour, in [1, 100] (default "
+    "clip": f"percentile of each map drawn at full colour, in (0, 100] (default "
     f"{display.DEFAULT_CLIP:g}; 100: the maximum)",
     "dpi": "PNG resolution (default 100)",
     "batch-size": "images per compiled engine call (default 32)",
@@ -211,15 +223,23 @@ class GridOptions:
     panels: tuple[str, ...] = ("image", "overlay")
     cols: int | None = None
     alpha: float = display.DEFAULT_ALPHA
-    cmap: str = render.DEFAULT_CMAP
+    cmap: str = display.DEFAULT_CMAP
     blend: str = display.DEFAULT_BLEND
     clip: float = display.DEFAULT_CLIP
     dpi: int = 100
-    panel_size: float = 1.6
+    panel_size: float = PANEL_SIZE
     batch_size: int = 32
 
     KEYS = tuple(OPTION_HELP)
     """The option names :meth:`from_strings` reads (``overlay`` sets ``alpha``)."""
+
+    def drawing(self) -> dict[str, Any]:
+        """The keyword arguments of :func:`saliency_widgets.render.render_grid` these set.
+
+        ``cols`` is left out: here it counts images, there panels.
+        """
+        names = ("panels", "alpha", "cmap", "blend", "clip", "panel_size", "dpi")
+        return {name: getattr(self, name) for name in names}
 
     @classmethod
     def from_strings(cls, options: Mapping[str, str]) -> GridOptions:
@@ -233,13 +253,11 @@ class GridOptions:
             The options.
 
         Raises:
-            GridError: For an unknown key or a value that does not parse, naming the option.
+            InputError: For an unknown key or a value that does not parse, naming the option.
         """
-        import matplotlib
-
         unknown = sorted(set(options) - set(cls.KEYS))
         if unknown:
-            raise GridError(f"unknown option(s) {unknown}; known: {list(cls.KEYS)}")
+            raise InputError(f"unknown option(s) {unknown}; known: {list(cls.KEYS)}")
         values: dict[str, Any] = {}
         if "method" in options:
             values["method"] = str(options["method"]).strip()
@@ -254,7 +272,7 @@ class GridOptions:
         if "cols" in options:
             values["cols"] = _number(options, "cols", int, 1, 64)
         if "overlay" in options:
-            values["alpha"] = _number(options, "overlay", float, 0.0, 1.0)
+            values["alpha"] = _display_option(options, "overlay", "alpha")
         if "dpi" in options:
             values["dpi"] = _number(options, "dpi", int, 20, 600)
         if "batch-size" in options:
@@ -262,25 +280,64 @@ class GridOptions:
         if "blend" in options:
             values["blend"] = str(options["blend"]).strip().lower()
             if values["blend"] not in display.BLENDS:
-                raise GridError(
+                raise InputError(
                     f"blend: {options['blend']!r}; expected one of {', '.join(display.BLENDS)}"
                 )
         if "clip" in options:
-            values["clip"] = _number(options, "clip", float, 1.0, 100.0)
+            values["clip"] = _display_option(options, "clip", "clip")
         if "cmap" in options:
             values["cmap"] = str(options["cmap"]).strip()
-            if values["cmap"] not in matplotlib.colormaps:
-                raise GridError(f"cmap: {values['cmap']!r} is not a matplotlib colour map")
+            try:  # the display step's colour table knows which names exist
+                display.colour_table(values["cmap"])
+            except ValueError as error:
+                raise InputError(str(error)) from None
         return cls(**values)
 
 
 def _parse_panels(text: str) -> tuple[str, ...]:
     panels = tuple(p.strip() for p in text.replace(" ", ",").split(",") if p.strip())
     if not panels or set(panels) - set(PANELS) or len(set(panels)) != len(panels):
-        raise GridError(f"panels: {text!r}: expected distinct names among {', '.join(PANELS)}")
+        raise InputError(f"panels: {text!r}: expected distinct names among {', '.join(PANELS)}")
     if panels == ("image",):
-        raise GridError("panels: 'image' alone shows no saliency; add map and/or overlay")
+        raise InputError("panels: 'image' alone shows no saliency; add map and/or overlay")
     return panels
 
 
-__all__ = ["MAX_PANELS_PER_ROW", "PANELS", "ClassSelection", "GridOptions", "parse_params"]
+def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the grid's input and option flags, made from :data:`INPUT_HELP` and :data:`OPTION_HELP`.
+
+    Args:
+        parser: A subcommand's parser (``render``, ``explore``).
+    """
+    for name, text in INPUT_HELP.items():
+        required = name in ("model", "images")
+        nargs = "+" if name == "images" else None
+        parser.add_argument(f"--{name}", required=required, nargs=nargs, help=text)
+    for name, text in OPTION_HELP.items():
+        parser.add_argument(f"--{name}", help=text)
+
+
+def grid_option_strings(args: argparse.Namespace) -> dict[str, str]:
+    """The option flags given on the command line, as :meth:`GridOptions.from_strings` reads them.
+
+    Args:
+        args: Arguments parsed by a parser :func:`add_grid_arguments` made.
+
+    Returns:
+        The options given, by name.
+    """
+    values = {name: getattr(args, name.replace("-", "_")) for name in OPTION_HELP}
+    return {name: value for name, value in values.items() if value is not None}
+
+
+__all__ = [
+    "INPUT_HELP",
+    "MAX_PANELS_PER_ROW",
+    "OPTION_HELP",
+    "PANELS",
+    "ClassSelection",
+    "GridOptions",
+    "add_grid_arguments",
+    "grid_option_strings",
+    "parse_params",
+]

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
+from saliency_widgets._model_shape import model_shape
+
 
 @dataclass(frozen=True)
 class InputSpec:
@@ -20,17 +22,12 @@ class InputSpec:
 
     @classmethod
     def of(cls, model: Any) -> InputSpec:
-        """Reads the input spec of a Keras model (all ``None`` if it is unknown)."""
-        try:
-            shape = tuple(model.inputs[0].shape)
-        except (AttributeError, ValueError, IndexError, TypeError):
-            return cls(None, None, None)
-        if len(shape) != 4:
-            raise ValueError(
-                f"model takes inputs of shape {shape}; saliency maps need image inputs shaped "
-                "(B, H, W, C)"
-            )
-        return cls(*shape[1:])
+        """The input spec of a Keras model (all ``None`` if it is unknown).
+
+        Raises:
+            ValueError: If the model does not take a batch of images (see :class:`ModelShape`).
+        """
+        return cls(*model_shape(model).image())
 
     def check(self, shape: tuple[int, ...], name: str = "x") -> None:
         """Raises a ``ValueError`` naming ``name`` if an input of ``shape`` cannot be fed."""

@@ -1,4 +1,4 @@
-"""Errors about a user's inputs, and one readable line for any exception (grid, widget, CLI)."""
+"""Errors about a user's inputs, and one readable line for any exception (every face)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,15 @@ import re
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-class GridError(ValueError):
-    """A grid cannot be made from these inputs or options; the message says which and why."""
+class InputError(ValueError):
+    """An input or option of a face (grid, explorer, directive, command line) is wrong.
+
+    The message names the input or option at fault and says what was expected.
+    """
+
+
+GridError = InputError
+"""The former name of :class:`InputError` (grids were its first users), kept for callers."""
 
 
 def describe(error: BaseException, limit: int = 600) -> str:

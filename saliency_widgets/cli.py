@@ -1,4 +1,4 @@
-"""Command line: ``saliency-widgets demo`` and ``saliency-widgets render`` write grids of maps.
+"""Command line: ``saliency-widgets demo``, ``render`` and ``explore``.
 
 ``demo`` explains the bundled model on bundled images. ``render`` is the command-line twin of the
 ``.. saliency-grid::`` Sphinx directive, for scripts and CI: the same options, the same code
@@ -8,6 +8,16 @@
     saliency-widgets render --model saliency_widgets.zoo:load_shapes_model
         --images "saliency_widgets.zoo:load_samples(8)" --preprocess saliency_widgets.zoo:preprocess
         --class-names saliency_widgets.zoo:class_names --classes top-2 --out grid.png
+
+``explore`` is the twin of ``.. saliency-explorer::``: the render command's flags plus
+``--methods``, and the same fragment as :meth:`SaliencyWidget.save_html`, wrapped in a page that
+opens from disk::
+
+    saliency-widgets explore --model saliency_widgets.zoo:load_shapes_model
+        --images "saliency_widgets.zoo:load_samples(16)"
+        --preprocess saliency_widgets.zoo:preprocess
+        --class-names saliency_widgets.zoo:class_names --classes top-5
+        --methods gradients,smoothgrad,gradcam --out explorer.html
 """
 
 from __future__ import annotations
@@ -15,15 +25,23 @@ from __future__ import annotations
 import os
 
 # TensorFlow reads this once, when it first logs during its import, so it is set before anything
-# here imports TensorFlow (the package's __init__, which runs first, imports it lazily);
+# imports TensorFlow (nothing below does at import: the engine is loaded when maps are computed);
 # setdefault lets a value the user exported win.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+import numpy as np
+
+from saliency_widgets import grid, render
+from saliency_widgets._grid_options import add_grid_arguments, grid_option_strings
+from saliency_widgets._messages import InputError
+from saliency_widgets.explorer import DEFAULT_METHODS, explorer_from_sources, page
+from saliency_widgets.sources import load_sources
 
 
 def demo(out: Path, count: int = 12) -> Path:
@@ -39,31 +57,47 @@ def demo(out: Path, count: int = 12) -> Path:
     Returns:
         The written path.
     """
-    import numpy as np
-
-    import saliency_widgets as sw
-    from saliency_widgets import render, zoo
-    from saliency_widgets.predict import predict, probability_titles
-
-    model = zoo.load_shapes_model()
-    samples = zoo.load_samples(count)
-    x = zoo.preprocess(samples.images)
-    predicted = predict(model, x).top_k(1)
+    sources = load_sources(
+        "saliency_widgets.zoo:load_shapes_model",
+        f"saliency_widgets.zoo:load_samples({int(count)})",
+        preprocess="saliency_widgets.zoo:preprocess",
+        class_names="saliency_widgets.zoo:class_names",
+    )
     start = time.perf_counter()
-    logits, maps = sw.gradients(model, x, predicted)
+    result = grid.compute_grid(sources, grid.GridOptions())
     elapsed = time.perf_counter() - start
-    names = zoo.class_names()
-    titles = probability_titles(logits, predicted[:, 0], names, "softmax")
+    predicted, truth = result.indices[:, 0], np.asarray(sources.labels)  # the samples' labels
     titles = [
-        title if p == t else f"{title} (true: {names[t]})"
-        for title, p, t in zip(titles, predicted[:, 0], samples.labels, strict=True)
+        column[0] if p == t else f"{column[0]} (true: {sources.class_names[t]})"
+        for column, p, t in zip(result.titles, predicted, truth, strict=True)
     ]
-    figure = render.render_grid(samples.images, maps[..., 0], titles)
+    # Four images a row, each as image, map and overlay: the grid layout without file names.
+    figure = render.render_grid(result.images, result.maps, titles, cols=4 * len(render.PANELS))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(render.figure_to_png(figure))
-    accuracy = float(np.mean(predicted[:, 0] == samples.labels))
+    accuracy = float(np.mean(predicted == truth))
     print(f"explained {count} images in {elapsed:.2f}s (accuracy on them: {accuracy:.0%})")
     return out
+
+
+def _write_atomically(out: Path, write: Callable[[Path], object]) -> None:
+    """Writes ``out`` through a hidden temporary file, so that no half-written file is left."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.tmp")
+    write(temporary)
+    temporary.replace(out)
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, object]:
+    """The input flags as :func:`saliency_widgets.sources.load_sources` takes them."""
+    return {
+        "model": args.model,
+        "images": args.images[0] if len(args.images) == 1 else args.images,
+        "preprocess": args.preprocess,
+        "class_names": args.class_names,
+        "base": Path.cwd(),
+        "verbose": "auto",
+    }
 
 
 def render_to_file(args: argparse.Namespace) -> int:
@@ -75,30 +109,15 @@ def render_to_file(args: argparse.Namespace) -> int:
     Returns:
         The exit status: 0, or 1 with a message on stderr when an input or option is wrong.
     """
-    from saliency_widgets import grid
-
-    strings = grid_option_strings(args)
-    images = args.images[0] if len(args.images) == 1 else args.images
     start = time.perf_counter()
     try:
-        options = grid.GridOptions.from_strings(strings)
-        png, result = grid.make_grid(
-            model=args.model,
-            images=images,
-            options=options,
-            preprocess=args.preprocess,
-            class_names=args.class_names,
-            base=Path.cwd(),
-            verbose="auto",
-        )
-    except grid.GridError as error:
+        options = grid.GridOptions.from_strings(grid_option_strings(args))
+        png, result = grid.make_grid(options=options, **_inputs(args))  # type: ignore[arg-type]
+    except InputError as error:
         print(f"saliency-widgets render: error: {error}", file=sys.stderr)
         return 1
     elapsed = time.perf_counter() - start
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.out.with_name(f".{args.out.name}.tmp")
-    temporary.write_bytes(png)
-    temporary.replace(args.out)
+    _write_atomically(args.out, lambda path: path.write_bytes(png))
     count, classes = result.indices.shape
     print(
         f"explained {count} images x {classes} class(es) with {result.method} in {elapsed:.2f}s; "
@@ -107,39 +126,66 @@ def render_to_file(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
-    """Adds the grid's input and option flags, made from the lists the directive uses too.
+def explore_to_file(args: argparse.Namespace) -> int:
+    """Runs ``saliency-widgets explore``: one explorer page from a model and images.
 
     Args:
-        parser: A subcommand's parser (``render``, and any command taking the same options).
+        args: The parsed ``explore`` arguments.
+
+    Returns:
+        The exit status: 0, or 1 with a message on stderr when an input or option is wrong.
     """
-    from saliency_widgets._grid_options import INPUT_HELP, OPTION_HELP
+    strings = grid_option_strings(args)
+    if args.methods is not None:
+        strings["methods"] = args.methods
+    start = time.perf_counter()
+    try:
+        html = explorer_from_sources(strings=strings, **_inputs(args))  # type: ignore[arg-type]
+    except InputError as error:
+        print(f"saliency-widgets explore: error: {error}", file=sys.stderr)
+        return 1
+    _write_atomically(args.out, lambda path: path.write_text(page(html, args.title), "utf-8"))
+    size = args.out.stat().st_size
+    print(
+        f"wrote {args.out.resolve()} ({size / 1024:.0f} KB) in {time.perf_counter() - start:.1f}s"
+    )
+    return 0
 
-    for name, text in INPUT_HELP.items():
-        required = name in ("model", "images")
-        nargs = "+" if name == "images" else None
-        parser.add_argument(f"--{name}", required=required, nargs=nargs, help=text)
-    for name, text in OPTION_HELP.items():
-        parser.add_argument(f"--{name}", help=text)
 
-
-def grid_option_strings(args: argparse.Namespace) -> dict[str, str]:
-    """The option flags given on the command line, as :meth:`GridOptions.from_strings` reads."""
-    from saliency_widgets._grid_options import OPTION_HELP
-
-    values = {name: getattr(args, name.replace("-", "_")) for name in OPTION_HELP}
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def _add_render_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
+def parser() -> argparse.ArgumentParser:
+    """The ``saliency-widgets`` argument parser, its flags made from the directives' options."""
+    main_parser = argparse.ArgumentParser(
+        prog="saliency-widgets", description="Saliency maps of Keras image models as files."
+    )
+    commands = main_parser.add_subparsers(dest="command", required=True)
+    demo_parser = commands.add_parser("demo", help="render maps of the bundled model to a PNG")
+    demo_parser.add_argument("--out", type=Path, default=Path("build/demo/grid.png"))
+    demo_parser.add_argument("--count", type=int, default=12)
+    render_parser = commands.add_parser(
         "render",
         help="render a saliency grid PNG (the twin of the saliency-grid Sphinx directive)",
         description="Explain a model on images and write the grid as a PNG. Options take the "
         "same text as the saliency-grid directive's options.",
     )
-    add_grid_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, help="where to write the PNG")
+    add_grid_arguments(render_parser)
+    render_parser.add_argument("--out", type=Path, required=True, help="where to write the PNG")
+    explore_parser = commands.add_parser(
+        "explore",
+        help="write a saliency explorer page: click through images, classes and methods "
+        "without a kernel (the twin of the saliency-explorer Sphinx directive)",
+        description="Explain each image's top-K classes with several methods and write a "
+        "self-contained HTML page to explore them. Options take the same text as the "
+        "saliency-explorer directive's options (the render command's, plus --methods).",
+    )
+    add_grid_arguments(explore_parser)
+    explore_parser.add_argument(
+        "--methods", help=f"comma-separated method names (default: {','.join(DEFAULT_METHODS)})"
+    )
+    explore_parser.add_argument("--title", default="Saliency explorer", help="the page's title")
+    explore_parser.add_argument(
+        "--out", type=Path, required=True, help="where to write the HTML page"
+    )
+    return main_parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -151,26 +197,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status.
     """
-    parser = argparse.ArgumentParser(
-        prog="saliency-widgets", description=__doc__.splitlines()[0].replace("``", "")
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo_parser = commands.add_parser("demo", help="render maps of the bundled model to a PNG")
-    demo_parser.add_argument("--out", type=Path, default=Path("build/demo/grid.png"))
-    demo_parser.add_argument("--count", type=int, default=12)
-    _add_render_parser(commands)
-    from saliency_widgets.explorer._command import add_explore_parser, explore_to_file
-
-    add_explore_parser(commands)
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     if args.command == "demo":
         path = demo(args.out, args.count)
         print(f"wrote {path.resolve()}")
-    elif args.command == "render":
+        return 0
+    if args.command == "render":
         return render_to_file(args)
-    elif args.command == "explore":
-        return explore_to_file(args)
-    return 0
+    return explore_to_file(args)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ over inputs of any size. Around the method it
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import warnings
@@ -27,7 +28,9 @@ import tensorflow as tf
 from tqdm.auto import tqdm
 
 from saliency_widgets import _inputs
+from saliency_widgets._checks import positive_int
 from saliency_widgets._compile import Filter, Method, compiled_step, distributed
+from saliency_widgets._model_shape import model_shape
 from saliency_widgets.inspection import explained_model
 from saliency_widgets.methods import parameters, spec_of
 from saliency_widgets.targets import as_indices
@@ -65,19 +68,6 @@ def _strategy_of(model: keras.Model) -> tf.distribute.Strategy | None:
     return strategy
 
 
-def _output_units(model: keras.Model) -> int | None:
-    try:
-        shape = tuple(model.outputs[0].shape)
-    except (AttributeError, ValueError, IndexError, TypeError):
-        return None
-    if len(shape) != 2:
-        raise ValueError(
-            f"the explained output has shape {shape}; expected (B, L) class scores "
-            "(pass output=… for a multi-output model)"
-        )
-    return shape[1]
-
-
 def _image_shape(spec: _inputs.InputSpec, x: object) -> tuple[int, ...] | None:
     """``(H, W, C)`` of the inputs, from the model or the array (``None`` if unknown yet)."""
     if None not in (spec.height, spec.width, spec.channels):
@@ -86,14 +76,6 @@ def _image_shape(spec: _inputs.InputSpec, x: object) -> tuple[int, ...] | None:
     if shape is not None and len(shape) == 4 and None not in tuple(shape)[1:]:
         return tuple(int(d) for d in tuple(shape)[1:])
     return None
-
-
-def _check_batch_size(batch_size: object) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer):
-        raise TypeError(f"batch_size must be a positive int, got {batch_size!r}")
-    if batch_size <= 0:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size}")
-    return int(batch_size)
 
 
 def _resize_target(resizing: bool | tuple[int, int], shape: tuple) -> tuple[int, int] | None:
@@ -172,16 +154,17 @@ def explain(
         ...     sw.methods.gradient.gradients, model, x, [0, 1, 2, 3],
         ...     postprocessing=sw.filters.absolute_normalize)
         >>> logits.shape, maps.shape
-        ((4, 6), (4, 64, 64, 1))
+        ((4, 8), (4, 64, 64, 1))
     """
-    batch_size = _check_batch_size(batch_size)
+    batch_size = positive_int("batch_size", batch_size)
     strategy = _strategy_of(model) if isinstance(model, keras.Model) else None
-    scope = strategy.scope() if strategy is not None else _no_scope()
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:
         target = explained_model(model, output=output, logits=logits)
         target.sync()
-        spec = _inputs.InputSpec.of(target.model)
-        units = _output_units(target.model)
+        shape = model_shape(target.model)
+        spec = _inputs.InputSpec(*shape.image())
+        units = shape.units()
         image_shape = _image_shape(spec, x)
         params = spec_of(method).check(params, parameters.Context(target.model, image_shape))
         if strategy is not None:
@@ -220,14 +203,6 @@ def explain(
         show = verbose is True or (verbose == "auto" and (total is None or total > batch_size))
         with tqdm(total=total, disable=not show, unit="img", desc="explaining") as bar:
             return run(batches=batches, progress=bar.update)
-
-
-class _no_scope:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def _class_chunks(

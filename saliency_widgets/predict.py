@@ -14,6 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from saliency_widgets._checks import positive_int
+from saliency_widgets.targets import top_k
+
 ACTIVATIONS = ("softmax", "sigmoid", "none")
 """How scores become probabilities (``"none"``: they are shown as they are)."""
 
@@ -57,8 +60,6 @@ class Prediction:
 
     def top_k(self, k: int = 1) -> np.ndarray:
         """``(N, k)`` indices of each image's ``k`` highest scores, best first."""
-        from saliency_widgets.targets import top_k
-
         return top_k(self.logits, k)
 
 
@@ -87,11 +88,12 @@ def predict(
         ValueError: For images the model cannot take, NaN/inf inputs, an empty batch, outputs
             that are not ``(N, L)`` scores, or non-finite scores.
     """
+    # TensorFlow is loaded here, on first use: render (and so the Sphinx extension) imports this
+    # module for scores_to_probabilities.
     from saliency_widgets import _inputs
-    from saliency_widgets.engine import _check_batch_size
     from saliency_widgets.inspection import explained_model
 
-    batch_size = _check_batch_size(batch_size)
+    batch_size = positive_int("batch_size", batch_size)
     target = explained_model(model, output=output)
     target.sync()
     array = _inputs.as_array(x, name=name)

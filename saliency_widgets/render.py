@@ -1,6 +1,7 @@
-"""Rendering of images and saliency maps: colour mapping, overlays, grids, PNG bytes.
+"""Rendering of images and saliency maps as figures: the seed's ``visualize``, the one grid layout.
 
 Shared by :func:`saliency_widgets.utils.visualize`, the widget, the Sphinx directive and the CLI.
+The colours come from :mod:`saliency_widgets.display`.
 Figures are built with :class:`matplotlib.figure.Figure` (not ``pyplot``), so rendering keeps no
 global state, is safe off the main thread, and nothing is left open: functions that write PNG
 bytes or files close what they create.
@@ -16,6 +17,8 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure as _MatplotlibFigure
 
 from saliency_widgets import display
@@ -42,52 +45,6 @@ DEFAULT_CMAP = display.DEFAULT_CMAP
 
 def _numpy(array: object) -> np.ndarray:
     return array.numpy() if hasattr(array, "numpy") else np.asarray(array)
-
-
-def scale_hint(
-    saliency: object, clip: float | None = display.DEFAULT_CLIP, sign: str = "absolute"
-) -> str:
-    """What the colours of a displayed map mean, e.g. ``"0 → 0.43 (99th percentile)"``.
-
-    Args:
-        saliency: The map.
-        clip: As for :func:`colorize`.
-        sign: As for :func:`colorize`.
-
-    Returns:
-        The range from no colour to full colour, and where full colour starts.
-    """
-    if clip is None:
-        return "0 → 1 (values as computed)"
-    top = display.clip_value(saliency, clip, sign)
-    if not top > 0.0:
-        return "0 everywhere: nothing to show"
-    where = "the maximum" if clip == 100 else f"{_ordinal(clip)} percentile; higher saturates"
-    return f"0 → {top:.3g} ({where})"
-
-
-def _ordinal(number: float) -> str:
-    text = f"{number:g}"
-    if not text.isdigit():
-        return text
-    suffix = {1: "st", 2: "nd", 3: "rd"}.get(int(text) % 10, "th")
-    return text + ("th" if int(text) % 100 in (11, 12, 13) else suffix)
-
-
-def colour_bar_png(cmap: str = DEFAULT_CMAP, width: int = 256, height: int = 10) -> bytes:
-    """PNG bytes of a horizontal bar of the colour table, level 0 on the left (for widgets).
-
-    Args:
-        cmap: Colour map name.
-        width: Width in pixels.
-        height: Height in pixels.
-
-    Returns:
-        The PNG file's bytes.
-    """
-    columns = (np.arange(width) * 256 // width).astype(np.uint8)
-    bar = display.colour(np.repeat(columns[None], height, axis=0), cmap)
-    return array_to_png(bar)
 
 
 def _is_map(item: np.ndarray) -> bool:
@@ -214,80 +171,159 @@ def visualize_png(images: object, dpi: int = 100, **kwargs: Any) -> bytes:
     return figure_to_png(visualize(images, **kwargs), dpi=dpi)
 
 
+PANELS = ("image", "map", "overlay")
+"""Panel kinds: the image, the colour-mapped map, the map blended over the image."""
+MAX_PANELS_PER_ROW = 8
+"""Row width, in panels, when :func:`render_grid` is not told ``cols``."""
+PANEL_SIZE = 1.6
+"""Inches per panel: 160 pixels at 100 dpi, a 64-pixel image enlarged 2.5 times."""
+CELL_GAP = 0.15
+"""Space between two images' groups of panels, as a fraction of a panel's width."""
+
+
+def _maps_per_image(maps: object) -> list[np.ndarray]:
+    """``(H, W, K)`` per image, from ``(N, H, W[, K])`` or a list of ``(H, W[, K])``."""
+    if isinstance(maps, np.ndarray) or hasattr(maps, "numpy"):
+        array = _numpy(maps)
+        maps = list(array if array.ndim == 4 else array[..., None])
+    found = [_numpy(m) for m in _iterable(maps, "maps")]
+    found = [m[..., None] if m.ndim == 2 else m for m in found]
+    if any(m.ndim != 3 for m in found) or len({m.shape[-1] for m in found}) > 1:
+        shapes = sorted({m.shape for m in found})
+        raise ValueError(f"maps must be (H, W) or (H, W, K) with one K, got shapes {shapes}")
+    return found
+
+
+def _titles_per_class(titles: Sequence[str | Sequence[str]] | None, count: int) -> list[tuple]:
+    if titles is None:
+        return [()] * count
+    rows = [(title,) if isinstance(title, str) else tuple(title) for title in titles]
+    return rows + [()] * (count - len(rows))
+
+
+def panels_per_image(panels: Sequence[str], classes: int = 1) -> int:
+    """How many panels :func:`render_grid` draws per image: the image once, the rest per class.
+
+    Args:
+        panels: Panel kinds (:data:`PANELS`).
+        classes: Maps per image.
+
+    Returns:
+        The width of one image's group of panels.
+    """
+    return ("image" in panels) + classes * sum(kind != "image" for kind in panels)
+
+
 def render_grid(
     images: object,
     maps: object,
-    titles: Sequence[str] | None = None,
+    titles: Sequence[str | Sequence[str]] | None = None,
     *,
-    panels: Sequence[str] = ("image", "map", "overlay"),
+    names: Sequence[str] | None = None,
+    panels: Sequence[str] = PANELS,
     alpha: float = display.DEFAULT_ALPHA,
     cmap: str = DEFAULT_CMAP,
     blend: str = display.DEFAULT_BLEND,
     clip: float | None = display.DEFAULT_CLIP,
     colour_bar: bool = False,
     cols: int | None = None,
-    panel_size: float = 2.2,
+    panel_size: float = PANEL_SIZE,
+    dpi: float = 100,
 ) -> Figure:
-    """Lays out, per image, the picture, its map and the overlay.
+    """The one grid layout: per image, the picture once, then a map and/or overlay per class.
+
+    Used by the ``saliency-grid`` directive and ``saliency-widgets render`` (through
+    :func:`saliency_widgets.grid.grid_figure`), ``saliency-widgets demo`` and the widget's
+    export. A narrow gap separates one image's panels from the next image's, and an image's
+    panels always share a row.
 
     Args:
-        images: ``(N, H, W, C)`` display images (uint8 or float).
-        maps: ``(N, H, W)`` or ``(N, H, W, 1)`` maps (one class per image).
-        titles: One title per image, shown above its first panel.
-        panels: Which panels to draw per image, among ``"image"``, ``"map"``, ``"overlay"``.
+        images: ``(N, H, W[, C])`` display images, or a list of them (uint8 or float).
+        maps: ``(N, H, W)`` (one class per image), ``(N, H, W, K)`` (K classes per image), or a
+            list of ``(H, W[, K])`` maps.
+        titles: Per image, the title of its map (a string) or of each of its K maps (a
+            sequence), shown above the first map/overlay panel of that class.
+        names: Per image, a short name shown above its image panel.
+        panels: Which panels to draw, among ``"image"``, ``"map"``, ``"overlay"``.
         alpha: Overlay opacity.
         cmap: Colour map of maps and overlays.
         blend: Overlay blend mode (:data:`saliency_widgets.display.BLENDS`).
         clip: Percentile of each map drawn at full colour (``None``: values as they are).
-        colour_bar: Adds a colour bar with the map's scale to each image's map panel (its
-            overlay when there is no map panel), so that a reader knows what bright means.
-        cols: Grid columns; a multiple of ``len(panels)`` keeps an image's panels on one row.
+        colour_bar: Adds a colour bar with the map's scale to each map panel (each overlay
+            panel when there is no map panel), so that a reader knows what bright means.
+        cols: Grid columns, in panels, rounded down to whole images (at least one); default:
+            as many images as fit in :data:`MAX_PANELS_PER_ROW` panels.
         panel_size: Inches per panel.
+        dpi: The resolution the figure will be written at: pictures enlarged at it keep their
+            pixels (sharper, and PNGs 2-3x smaller than smoothed ones); shrunk ones are
+            filtered against aliasing.
 
     Returns:
-        The figure.
+        The figure (close it, or pass it to :func:`figure_to_png`).
+
+    Raises:
+        ValueError: For a number of maps other than of images, unknown panels or a bad display
+            option.
     """
     display.check(clip=clip, blend=blend, alpha=alpha)
-    images = _as_panels(images)
-    if isinstance(maps, np.ndarray) or hasattr(maps, "numpy"):
-        array = _numpy(maps)
-        maps = list(array[..., 0] if array.ndim == 4 else array)
-    maps = [m if m.ndim == 2 else m[..., 0] for m in (_numpy(m) for m in _iterable(maps, "maps"))]
-    if len(images) != len(maps):
-        raise ValueError(f"got {len(images)} images but {len(maps)} maps")
-    unknown = set(panels) - {"image", "map", "overlay"}
+    pictures = [image for image in _as_panels(images) if image is not None]
+    saliency = _maps_per_image(maps)
+    if len(pictures) != len(saliency):
+        raise ValueError(f"got {len(pictures)} images but {len(saliency)} maps")
+    unknown = set(panels) - set(PANELS)
     if unknown or not panels:
         raise ValueError(f"panels must be among 'image', 'map', 'overlay', got {list(panels)}")
-    per = len(panels)
-    cols = cols or per * max(1, min(4, 12 // per) if len(images) > 1 else 1)
-    cols = min(cols, per * len(images))
-    rows = math.ceil(per * len(images) / cols)
+    n, k = len(pictures), saliency[0].shape[-1]
+    labels = _titles_per_class(titles, n)
+    per_class = [kind for kind in panels if kind != "image"]
     scaled = "map" if "map" in panels else "overlay"
-    figure = Figure(figsize=(panel_size * cols, panel_size * rows * 1.1), layout="tight")
-    for i, (image, saliency) in enumerate(zip(images, maps, strict=True)):
-        for j, kind in enumerate(panels):
-            axes = figure.add_subplot(rows, cols, i * per + j + 1)
+    cell = panels_per_image(panels, k)
+    per_row = min(n, max(1, cols // cell) if cols else max(1, MAX_PANELS_PER_ROW // cell))
+    rows = math.ceil(n / per_row)
+    enlarged = panel_size * dpi >= max(max(p.shape[:2]) for p in pictures)
+    interpolation = "nearest" if enlarged else "antialiased"
+    gap = CELL_GAP if cell > 1 and per_row > 1 else 0.0
+    widths = ([1.0] * cell + [gap]) * per_row
+    widths = widths[:-1] if gap else [w for w in widths if w]
+    size = (panel_size * sum(widths), panel_size * rows * 1.12)  # 12% more: room for titles
+    figure = Figure(figsize=size, layout="constrained")
+    grid = figure.add_gridspec(rows, len(widths), width_ratios=widths)
+    for i, (image, maps_of_image) in enumerate(zip(pictures, saliency, strict=True)):
+        row, first = divmod(i, per_row)
+        column = first * (cell + (1 if gap else 0))
+        if "image" in panels:
+            axes = figure.add_subplot(grid[row, column])
             axes.set_axis_off()
-            if kind == "image":
-                axes.imshow(to_display_image(image))
-            elif kind == "map":
-                axes.imshow(colorize(saliency, cmap, clip))
-            else:
-                axes.imshow(overlay(image, saliency, alpha, cmap, blend=blend, clip=clip))
-            if colour_bar and kind == scaled:
-                _colour_bar(figure, axes, saliency, cmap, clip)
-            if j == 0 and titles is not None and i < len(titles):
-                axes.set_title(titles[i], fontsize=9, loc="left")
+            axes.imshow(to_display_image(image), interpolation=interpolation)
+            if names is not None and i < len(names):
+                axes.set_title(_short(names[i]), fontsize=8)
+            column += 1
+        for c in range(k):
+            one = maps_of_image[..., c]
+            for j, kind in enumerate(per_class):
+                axes = figure.add_subplot(grid[row, column])
+                axes.set_axis_off()
+                if kind == "map":
+                    picture = colorize(one, cmap, clip)
+                else:
+                    picture = overlay(image, one, alpha, cmap, blend=blend, clip=clip)
+                axes.imshow(picture, interpolation=interpolation)
+                if j == 0 and c < len(labels[i]):
+                    axes.set_title(labels[i][c], fontsize=8)
+                if colour_bar and kind == scaled:
+                    _colour_bar(figure, axes, one, cmap, clip)
+                column += 1
     return figure
+
+
+def _short(name: str, limit: int = 18) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _colour_bar(
     figure: _MatplotlibFigure, axes: Axes, saliency: np.ndarray, cmap: str, clip: float | None
 ) -> None:
     """A vertical colour bar beside ``axes``: 0 at the bottom, the clip value at the top."""
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import ListedColormap, Normalize
-
     top = display.clip_value(saliency, clip)
     colours = ListedColormap(display.colour_table(cmap) / 255.0)
     mappable = ScalarMappable(Normalize(0.0, top if top > 0.0 else 1.0), colours)
@@ -317,65 +353,17 @@ def figure_to_png(figure: _MatplotlibFigure, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def array_to_png(array: np.ndarray) -> bytes:
-    """Encodes a ``uint8`` image array (2-D, RGB or RGBA) as PNG bytes (for widgets)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(to_display_image(array)).save(buffer, format="png")
-    return buffer.getvalue()
-
-
-def fit_png(image: object, size: int) -> bytes:
-    """PNG bytes of an image scaled so that its longer side is about ``size`` pixels (for widgets).
-
-    Small images are enlarged by an integer factor with nearest-neighbour sampling, so their
-    pixels stay crisp instead of being blurred by the browser; large ones are reduced with a
-    Lanczos filter (thumbnails). An image between half ``size`` and ``size`` keeps its size.
-
-    Args:
-        image: Any image :func:`to_display_image` accepts (uint8, float, 2-D or RGB(A)).
-        size: Target length of the longer side, in pixels (``>= 1``).
-
-    Returns:
-        The PNG file's bytes.
-
-    Raises:
-        ValueError: If ``size`` is below 1.
-
-    Example:
-        >>> from PIL import Image
-        >>> png = fit_png(np.zeros((16, 8, 3), np.uint8), 64)
-        >>> Image.open(io.BytesIO(png)).size
-        (32, 64)
-    """
-    from PIL import Image
-
-    if size < 1:
-        raise ValueError(f"size must be at least 1, got {size}")
-    picture = to_display_image(image)
-    longest = max(picture.shape[:2])
-    if longest < size:
-        factor = size // longest
-        picture = np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1)
-    pil = Image.fromarray(picture)
-    if longest > size:
-        pil.thumbnail((size, size), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    pil.save(buffer, format="png", compress_level=3)
-    return buffer.getvalue()
-
-
 __all__ = [
+    "CELL_GAP",
     "DEFAULT_CMAP",
-    "array_to_png",
+    "MAX_PANELS_PER_ROW",
+    "PANELS",
+    "PANEL_SIZE",
     "colorize",
-    "colour_bar_png",
     "figure_to_png",
-    "fit_png",
     "overlay",
+    "panels_per_image",
     "render_grid",
-    "scale_hint",
     "scores_to_probabilities",
     "to_display_image",
     "visualize",

@@ -109,7 +109,7 @@ def test_render_accepts_several_files_and_method_params(inputs, tmp_path):
             ["--params", "steps=4"],
             "params: gradients() got unexpected parameter steps; it accepts reduce",
         ),
-        (["--overlay", "2"], "overlay: 2 is outside [0.0, 1.0]"),
+        (["--overlay", "2"], "overlay: alpha must be in [0, 1], got 2.0"),
         (["--blend", "add"], "blend: 'add'; expected one of heat, mask, mask-image"),
     ],
 )

@@ -1,4 +1,4 @@
-"""Saliency grids: option parsing, inputs by name, the maps they compute and the picture."""
+"""Saliency grids: option parsing, inputs by name, the sources, the maps and the picture."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from builders import small_cnn
 from PIL import Image
 
 import saliency_widgets as sw
-from saliency_widgets import _grid_inputs as inputs
+from saliency_widgets import _named_inputs as inputs
 from saliency_widgets import grid
-from saliency_widgets.grid import ClassSelection, GridError, GridOptions
+from saliency_widgets._image_files import ImageSet, fit_images
+from saliency_widgets.grid import ClassSelection, GridOptions, InputError
+from saliency_widgets.sources import load_sources
 
 NAMES = ["zero", "one", "two", "three", "four"]
 
@@ -49,9 +51,9 @@ def test_class_selection_parses_top_k_names_and_indices():
     assert ClassSelection.parse(" TOP2 ") == ClassSelection(top=2)
     assert ClassSelection.parse("predicted") == ClassSelection(top=1)
     assert ClassSelection.parse("star, 3,ring") == ClassSelection(None, ("star", 3, "ring"))
-    with pytest.raises(GridError, match="top-K"):
+    with pytest.raises(InputError, match="top-K"):
         ClassSelection.parse("top-0")
-    with pytest.raises(GridError, match="classes"):
+    with pytest.raises(InputError, match="classes"):
         ClassSelection.parse(" , ")
 
 
@@ -60,13 +62,13 @@ def test_class_selection_resolves_indices():
     assert ClassSelection(top=2).indices(logits, []).tolist() == [[1, 2], [0, 2]]
     names = ["a", "b", "c"]
     assert ClassSelection(None, ("c", 0)).indices(logits, names).tolist() == [[2, 0], [2, 0]]
-    with pytest.raises(GridError, match="'d' is not a class name; known: a, b, c"):
+    with pytest.raises(InputError, match="'d' is not a class name; known: a, b, c"):
         ClassSelection(None, ("d",)).indices(logits, names)
-    with pytest.raises(GridError, match="index 3 out of range"):
+    with pytest.raises(InputError, match="index 3 out of range"):
         ClassSelection(None, (3,)).indices(logits, names)
-    with pytest.raises(GridError, match="no class names"):
+    with pytest.raises(InputError, match="no class names"):
         ClassSelection(None, ("a",)).indices(logits, [])
-    with pytest.raises(GridError, match="top-4 but the model has 3 classes"):
+    with pytest.raises(InputError, match="top-4 but the model has 3 classes"):
         ClassSelection(top=4).indices(logits, names)
 
 
@@ -81,11 +83,11 @@ def test_params_are_literals_or_bare_words():
         "x": None,
     }
     assert grid.parse_params("size=(2, 3), flag=True") == {"size": (2, 3), "flag": True}
-    with pytest.raises(GridError, match="name=value"):
+    with pytest.raises(InputError, match="name=value"):
         grid.parse_params("16")
-    with pytest.raises(GridError, match="not a list"):
+    with pytest.raises(InputError, match="not a list"):
         grid.parse_params("samples=")
-    with pytest.raises(GridError, match="'samples' must be a literal"):
+    with pytest.raises(InputError, match="'samples' must be a literal"):
         grid.parse_params("samples=len(x)")
 
 
@@ -117,21 +119,26 @@ def test_options_from_strings_name_the_bad_option():
     for key, value, message in [
         ("cols", "four", "cols: 'four' is not a int"),
         ("cols", "0", r"cols: 0 is outside \[1, 64\]"),
-        ("overlay", "1.5", r"overlay: 1.5 is outside \[0.0, 1.0\]"),
+        ("overlay", "1.5", r"overlay: alpha must be in \[0, 1\], got 1.5"),
         ("cmap", "rainbowz", "not a matplotlib colour map"),
         ("panels", "image", "shows no saliency"),
         ("panels", "overlay, heat", "distinct names among image, map, overlay"),
         ("colour", "red", r"unknown option\(s\) \['colour'\]"),
         ("blend", "screen", "blend: 'screen'; expected one of heat, mask, mask-image"),
-        ("clip", "0", r"clip: 0 is outside \[1.0, 100.0\]"),
+        ("clip", "0", r"clip: clip must be a percentile in \(0, 100\], got 0.0"),
+        ("clip", "nan", r"clip: clip must be a percentile in \(0, 100\], got nan"),
         ("clip", "p99", "clip: 'p99' is not a float"),
     ]:
-        with pytest.raises(GridError, match=message):
+        with pytest.raises(InputError, match=message):
             GridOptions.from_strings({key: value})
 
 
+def test_clip_takes_the_display_steps_range():
+    assert GridOptions.from_strings({"clip": "0.5"}).clip == 0.5  # (0, 100], as display.check
+
+
 def test_method_params_are_checked_against_its_signature(cnn):
-    images = inputs.ImageSet((np.zeros((12, 12, 3), np.uint8),), ("a",))
+    images = load_sources(cnn, np.zeros((1, 12, 12, 3), np.uint8))
     for options, message in [
         (GridOptions(method="nope"), "method: method='nope'"),
         (
@@ -140,8 +147,8 @@ def test_method_params_are_checked_against_its_signature(cnn):
         ),
         (GridOptions(postprocessing="blur"), "postprocessing: 'blur'"),
     ]:
-        with pytest.raises(GridError, match=re.escape(message)):
-            grid.compute_grid(cnn, images, options)
+        with pytest.raises(InputError, match=re.escape(message)):
+            grid.compute_grid(images, options)
 
 
 # --- inputs by name ---------------------------------------------------------------------------
@@ -156,13 +163,13 @@ def test_references_import_call_and_bind_literal_arguments():
     assert inputs.produce("saliency_widgets.zoo:CLASS_NAMES")[0] == "circle"
     scale = inputs.function("numpy:multiply(2)")
     assert scale(np.array([1, 2])).tolist() == [2, 4]
-    with pytest.raises(GridError, match="cannot import 'no_such_module'"):
+    with pytest.raises(InputError, match="cannot import 'no_such_module'"):
         inputs.produce("no_such_module:f")
-    with pytest.raises(GridError, match="has no attribute 'nothing'"):
+    with pytest.raises(InputError, match="has no attribute 'nothing'"):
         inputs.produce("saliency_widgets.zoo:nothing")
-    with pytest.raises(GridError, match="must be Python literals"):
+    with pytest.raises(InputError, match="must be Python literals"):
         inputs.produce("saliency_widgets.zoo:load_samples(n)")
-    with pytest.raises(GridError, match="not callable"):
+    with pytest.raises(InputError, match="not callable"):
         inputs.function("saliency_widgets.zoo:CLASS_NAMES")
 
 
@@ -174,14 +181,14 @@ def test_images_from_globs_paths_and_references(tmp_path, image_files):
     assert both.names == ("img4", "img0")
     shapes = inputs.load_images("saliency_widgets.zoo:load_samples(3)")
     assert shapes.names == ("#0", "#1", "#2") and shapes.images[0].shape == (64, 64, 3)
-    with pytest.raises(GridError, match=r"no image matches 'images/\*\.jpg'"):
+    with pytest.raises(InputError, match=r"no image matches 'images/\*\.jpg'"):
         inputs.load_images("images/*.jpg", base=tmp_path)
     (tmp_path / "images" / "broken.png").write_bytes(b"not a png")
-    with pytest.raises(GridError, match="cannot read image"):
+    with pytest.raises(InputError, match="cannot read image"):
         inputs.load_images("images/broken.png", base=tmp_path)
-    with pytest.raises(GridError, match="cannot read image circle"):
+    with pytest.raises(InputError, match="cannot read image circle"):
         inputs.load_images("saliency_widgets.zoo:class_names")  # names, taken as file paths
-    with pytest.raises(GridError, match="gave int, not images"):
+    with pytest.raises(InputError, match="gave int, not images"):
         inputs.load_images("saliency_widgets.zoo:IMAGE_SIZE")
 
 
@@ -194,10 +201,10 @@ def test_transparent_and_odd_sized_images_become_one_batch(tmp_path):
     found = inputs.load_images("*.png", base=tmp_path)
     assert found.images[0][0, 0].tolist() == [255, 255, 255]
     assert found.images[0][0, 15].tolist() == [255, 0, 0]
-    batch = inputs.fit_images(found, (12, 12), 3)
+    batch = fit_images(found, (12, 12), 3)
     assert batch.shape == (2, 12, 12, 3) and batch.dtype == np.uint8
     assert batch[1].min() == batch[1].max() == 7
-    assert inputs.fit_images(found, (8, 8), 1).shape == (2, 8, 8, 1)
+    assert fit_images(found, (8, 8), 1).shape == (2, 8, 8, 1)
 
 
 def test_class_names_from_files_lists_and_references(tmp_path):
@@ -210,7 +217,7 @@ def test_class_names_from_files_lists_and_references(tmp_path):
     assert inputs.load_class_names(" a, b ,c ") == ["a", "b", "c"]
     assert inputs.load_class_names("saliency_widgets.zoo:class_names")[:2] == ["circle", "square"]
     assert inputs.load_class_names(None) == []
-    with pytest.raises(GridError, match="class names file not found"):
+    with pytest.raises(InputError, match="class names file not found"):
         inputs.load_class_names("missing.txt", tmp_path)
 
 
@@ -224,12 +231,12 @@ def test_model_cache_loads_once_and_reloads_a_changed_file(tmp_path, softmax_mod
     assert second is not first and cache.loads == 2
     reference = cache.get("builders:small_cnn")
     assert cache.get("builders:small_cnn") is reference and cache.loads == 3
-    with pytest.raises(GridError, match="model file not found"):
+    with pytest.raises(InputError, match="model file not found"):
         cache.get("nothing.keras", tmp_path)
     (tmp_path / "weights.txt").write_text("x")
-    with pytest.raises(GridError, match="expected one of"):
+    with pytest.raises(InputError, match="expected one of"):
         cache.get("weights.txt", tmp_path)
-    with pytest.raises(GridError, match=r"gave a list, not a keras\.Model"):
+    with pytest.raises(InputError, match=r"gave a list, not a keras\.Model"):
         cache.get("saliency_widgets.zoo:class_names")
 
 
@@ -265,9 +272,9 @@ def test_grid_maps_are_the_engines_maps(tmp_path, softmax_model_file, image_file
 
 def test_panels_show_the_colour_mapped_map(cnn, images):
     display = ((images - images.min()) / np.ptp(images) * 255).astype(np.uint8)
-    image_set = inputs.ImageSet(tuple(display[:2]), ("a", "b"))
+    sources = load_sources(cnn, ImageSet(tuple(display[:2]), ("a", "b")))
     options = GridOptions(panels=("map",), cmap="gray", classes=ClassSelection(None, (1,)))
-    result = grid.compute_grid(cnn, image_set, options)
+    result = grid.compute_grid(sources, options)
     assert result.titles == (("class 1",), ("class 1",))
     figure = grid.grid_figure(result, options)
     assert len(figure.axes) == 2
@@ -279,9 +286,9 @@ def test_panels_show_the_colour_mapped_map(cnn, images):
 
 def test_overlays_use_the_blend_and_clip_options(cnn, images):
     display = ((images - images.min()) / np.ptp(images) * 255).astype(np.uint8)
-    image_set = inputs.ImageSet(tuple(display[:2]), ("a", "b"))
+    sources = load_sources(cnn, display[:2])
     options = GridOptions.from_strings({"panels": "overlay", "blend": "mask", "clip": "90"})
-    result = grid.compute_grid(cnn, image_set, options)
+    result = grid.compute_grid(sources, options)
     shown = grid.grid_figure(result, options).axes[1].get_images()[0].get_array()
     expected = sw.render.overlay(
         display[1], result.maps[1, ..., 0], 0.6, "inferno", blend="mask", clip=90
@@ -294,9 +301,10 @@ def test_a_failing_model_is_a_grid_error(tmp_path):
         def call(self, inputs):
             raise ValueError("\x1b[1mboom\x1b[0m\n\nmore")
 
-    image_set = inputs.ImageSet((np.zeros((8, 8, 3), np.uint8),), ("a",))
-    with pytest.raises(GridError, match=r"the model failed on the images: ValueError: .*boom more"):
-        grid.compute_grid(Exploding(), image_set, GridOptions())
+    sources = load_sources(Exploding(), [np.zeros((8, 8, 3), np.uint8)])
+    failed = r"the model failed on the images: ValueError: .*boom more"
+    with pytest.raises(InputError, match=failed):
+        grid.compute_grid(sources, GridOptions())
 
 
 def test_bundled_model_maps_point_at_the_objects():
@@ -326,5 +334,5 @@ def test_an_existing_name_is_no_glob_and_a_corrupt_file_is_named(tmp_path):
     folder = inputs.load_images(str(tmp_path))  # a folder: the images inside it
     assert folder.names == ("img[1]",)
     (tmp_path / "zz_broken.png").write_bytes(b"\x89PNG but not really")
-    with pytest.raises(GridError, match=r"cannot read image .*zz_broken\.png"):
+    with pytest.raises(InputError, match=r"cannot read image .*zz_broken\.png"):
         inputs.load_images(str(tmp_path))

@@ -22,14 +22,12 @@ the browser draws from the levels alone and the result equals
 from __future__ import annotations
 
 import base64
-import io
-import struct
-import zlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from saliency_widgets._png import png_bytes
 from saliency_widgets.explorer._data import ExplorerData, MethodMaps
 from saliency_widgets.explorer._meta import THUMBNAIL_SIDE, ViewOptions, view_meta
 
@@ -37,69 +35,6 @@ SIGNED_OFFSET = 128
 """Byte of a signed map's zero: values ``-steps … steps`` are stored as ``128 - steps …``."""
 DEFAULT_STEPS = 11
 """Quantisation steps per sign (see the module's description for the measured trade-off)."""
-
-
-def png_bytes(array: np.ndarray, optimize: bool = True) -> bytes:
-    """Lossless PNG bytes of a ``(H, W)`` or ``(H, W, 3)`` uint8 array (no gamma chunk).
-
-    With ``optimize`` (for pages, written once), grayscale arrays are written with each of
-    PNG's five row filters for every row as well as Pillow's adaptive choice, and the smallest
-    file is kept: noise-like saliency maps often compress best unfiltered (about 4% smaller
-    strips). Without it (a live view asking for a picture), Pillow's fast
-    default.
-    """
-    from PIL import Image
-
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG", optimize=optimize)
-    candidates = [buffer.getvalue()]
-    if array.ndim == 2 and optimize:
-        candidates += [_gray_png(array, kind) for kind in range(5)]
-    return min(candidates, key=len)
-
-
-def _gray_png(array: np.ndarray, kind: int) -> bytes:
-    """An 8-bit grayscale PNG with one row filter on every row.
-
-    Filters: 0 none, 1 sub, 2 up, 3 average, 4 Paeth (PNG's own, on the unsigned bytes).
-    """
-    rows = array.astype(np.int16)
-    left = np.pad(rows, ((0, 0), (1, 0)))[:, :-1]
-    up = np.pad(rows, ((1, 0), (0, 0)))[:-1]
-    if kind == 1:
-        rows = rows - left
-    elif kind == 2:
-        rows = rows - up
-    elif kind == 3:
-        rows = rows - (left + up) // 2
-    elif kind == 4:
-        corner = np.pad(rows, ((1, 0), (1, 0)))[:-1, :-1]
-        guess = left + up - corner
-        near_left, near_up = np.abs(guess - left), np.abs(guess - up)
-        near_corner = np.abs(guess - corner)
-        paeth = np.where(
-            (near_left <= near_up) & (near_left <= near_corner),
-            left,
-            np.where(near_up <= near_corner, up, corner),
-        )
-        rows = rows - paeth
-    filtered = np.concatenate(
-        [np.full((len(rows), 1), kind, np.uint8), (rows % 256).astype(np.uint8)], axis=1
-    )
-
-    def chunk(name: bytes, body: bytes) -> bytes:
-        check = zlib.crc32(name + body) & 0xFFFFFFFF
-        return struct.pack(">I", len(body)) + name + body + struct.pack(">I", check)
-
-    height, width = array.shape
-    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(filtered.tobytes(), 9))
-        + chunk(b"IEND", b"")
-    )
 
 
 def data_url(png: bytes) -> str:

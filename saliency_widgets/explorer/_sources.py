@@ -2,18 +2,23 @@
 
 The options are the grid's (:class:`saliency_widgets.grid.GridOptions`, parsed by the same
 :meth:`~saliency_widgets.grid.GridOptions.from_strings`) plus ``methods``; the inputs are loaded
-by the grid's loaders. Grid options that lay out a PNG (``panels``, ``cols``, ``dpi``) have no
+by the one path every face takes (:func:`saliency_widgets.sources.load_sources`). Grid options
+that lay out a PNG (``panels``, ``cols``, ``dpi``) have no
 meaning in an explorer and are refused by name, as is ``postprocessing`` (the explorer shows the
 widget's sign modes) and a fixed class list (the explorer shows each image's top-K classes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from saliency_widgets._grid_inputs import GridError
+from saliency_widgets._grid_options import GridOptions
+from saliency_widgets._messages import InputError, describe
+from saliency_widgets.explorer._data import DEFAULT_METHODS, explain_top_k, parse_methods
+from saliency_widgets.explorer._html import fragment
+from saliency_widgets.sources import load_sources
 
 NOT_FOR_EXPLORERS = ("postprocessing", "panels", "cols", "dpi")
 """Grid options an explorer refuses (see the module's description)."""
@@ -24,7 +29,7 @@ DEFAULT_TOP_K = 5
 click)."""
 
 
-def explorer_options(strings: Mapping[str, str]) -> tuple[Any, tuple[str, ...], int]:
+def explorer_options(strings: Mapping[str, str]) -> tuple[GridOptions, tuple[str, ...], int]:
     """Parses grid options plus ``methods`` into grid options, method names and K.
 
     Args:
@@ -37,34 +42,31 @@ def explorer_options(strings: Mapping[str, str]) -> tuple[Any, tuple[str, ...], 
         classes per image (:data:`DEFAULT_TOP_K` unless ``classes`` says ``top-K``).
 
     Raises:
-        GridError: For an option an explorer does not take or a value that does not parse.
+        InputError: For an option an explorer does not take or a value that does not parse.
     """
-    from saliency_widgets.explorer._data import DEFAULT_METHODS, parse_methods
-    from saliency_widgets.grid import GridOptions
-
     refused = [name for name in NOT_FOR_EXPLORERS if name in strings]
     if refused:
-        raise GridError(f"{refused[0]}: a grid option that an explorer does not use")
+        raise InputError(f"{refused[0]}: a grid option that an explorer does not use")
     grid = {key: value for key, value in strings.items() if key != "methods"}
     options = GridOptions.from_strings(grid)
     if options.classes.top is None:
-        raise GridError("classes: an explorer shows each image's top-K classes; write top-K")
+        raise InputError("classes: an explorer shows each image's top-K classes; write top-K")
     try:
         listed = parse_methods(strings["methods"]) if "methods" in strings else ()
         first = (options.method,) if "method" in strings else ()
         methods = parse_methods([*first, *listed] or list(DEFAULT_METHODS))
     except ValueError as error:
-        raise GridError(str(error)) from None
+        raise InputError(str(error)) from None
     top_k = (options.classes.top or 1) if "classes" in strings else DEFAULT_TOP_K
     return options, methods, top_k
 
 
 def explorer_from_sources(
     *,
-    model: str | Path,
-    images: str | Sequence[str | Path],
+    model: Any,
+    images: object,
     strings: Mapping[str, str],
-    preprocess: str | None = None,
+    preprocess: Callable[[Any], Any] | str | None = None,
     class_names: str | Sequence[str] | None = None,
     base: Path | None = None,
     verbose: bool | str = False,
@@ -72,11 +74,12 @@ def explorer_from_sources(
     """Loads the inputs, computes the maps and returns the explorer's HTML fragment.
 
     Args:
-        model: A ``.keras``/``.h5`` file or a ``module:callable`` reference.
-        images: A glob pattern, paths/patterns, or a reference (as :func:`make_grid`).
+        model: A Keras model, a ``.keras``/``.h5`` file or a ``module:callable`` reference.
+        images: Patterns, paths, arrays or a reference
+            (:func:`saliency_widgets.sources.load_sources`).
         strings: Options as text (:func:`explorer_options`).
-        preprocess: A ``module:callable`` reference.
-        class_names: A reference, a ``.json``/``.txt`` file or a comma list.
+        preprocess: ``f(images) -> model input`` or a ``module:callable`` reference.
+        class_names: Names, a reference, a ``.json``/``.txt`` file or a comma list.
         base: Folder that relative paths are resolved against.
         verbose: The engine's progress bar.
 
@@ -84,40 +87,27 @@ def explorer_from_sources(
         The fragment (:func:`saliency_widgets.explorer.fragment`).
 
     Raises:
-        GridError: For any bad input or option, naming it, or a model that fails.
+        InputError: For any bad input or option, naming it, or a model that fails.
     """
-    from saliency_widgets import grid
-    from saliency_widgets._grid_inputs import fit_images, function, load_class_names, load_images
-    from saliency_widgets._messages import describe
-    from saliency_widgets.explorer._data import explain_top_k
-    from saliency_widgets.explorer._html import fragment
-
     options, methods, top_k = explorer_options(strings)
-    names = load_class_names(class_names, base)
-    transform = function(preprocess) if preprocess else None
-    image_set = load_images(images, base)
-    loaded = grid.MODELS.get(model, base)
-    size, channels = grid._model_geometry(loaded)
-    batch = fit_images(image_set, size, channels)
+    sources = load_sources(model, images, preprocess=preprocess, class_names=class_names, base=base)
     try:
-        x = transform(batch) if transform else batch
-        x = x.numpy() if hasattr(x, "numpy") else x
         data = explain_top_k(
-            loaded,
-            batch,
-            x,
+            sources.model,
+            sources.images,
+            sources.inputs,
             methods=methods,
             top_k=top_k,
-            class_names=names or None,
-            names=image_set.names,
+            class_names=sources.class_names or None,
+            names=sources.names,
             params=options.params,
             batch_size=options.batch_size,
             verbose=verbose,
         )
-    except GridError:
+    except InputError:
         raise
     except Exception as error:
-        raise GridError(f"the explorer's maps failed: {describe(error, limit=300)}") from error
+        raise InputError(f"the explorer's maps failed: {describe(error, limit=300)}") from error
     return fragment(
         data, cmap=options.cmap, alpha=options.alpha, blend=options.blend, clip=options.clip
     )

@@ -10,6 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from saliency_widgets._checks import positive_int
 from saliency_widgets.methods.integrated import gaussian_blur
 from saliency_widgets.metrics._arrays import as_maps
 
@@ -84,8 +85,7 @@ def _perturbation_curve(
     x = np.asarray(x, np.float32)
     if x.ndim != 4:
         raise ValueError(f"x must be (N, H, W, C) images, got shape {x.shape}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    steps = positive_int("steps", steps)
     n, height, width, _ = x.shape
     classes = np.broadcast_to(np.asarray(indices, np.int32).reshape(-1), (n,))
     ranks = _order(as_maps(maps, (height, width)), seed).reshape(n, height, width)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from saliency_widgets._checks import positive_int
 from saliency_widgets.zoo.shapes import (
     BACKGROUNDS,
     CLASS_NAMES,
@@ -131,12 +132,12 @@ def samples_to_png(
         The written paths, in sample order, e.g. ``directory / "00_circle.png"``.
 
     Raises:
+        TypeError: If ``scale`` is not an int.
         ValueError: If ``scale`` is below 1.
     """
     from PIL import Image
 
-    if scale < 1:
-        raise ValueError(f"scale must be at least 1, got {scale}")
+    scale = positive_int("scale", scale)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     samples = load_samples(n, seed)

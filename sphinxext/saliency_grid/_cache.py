@@ -1,7 +1,8 @@
 """Content fingerprints and atomic writes for the ``saliency-grid`` directive's cache.
 
-Nothing here imports TensorFlow or :mod:`saliency_widgets` (whose ``__init__`` does): deciding
-that a grid is up to date must stay cheap, and Sphinx forks for ``-j`` after reading this module.
+Nothing here imports :mod:`saliency_widgets`: its files are found and hashed as bytes, so
+deciding that a grid is up to date stays cheap and loads nothing of the engine (which imports
+TensorFlow on first use) before Sphinx forks for ``-j``.
 
 A grid's file name is the hash of everything that determines its pixels: the options, the bytes
 of every input file, the files behind every ``module:attribute`` reference, the engine's source
@@ -28,8 +29,9 @@ FORMAT = 1
 LIBRARIES = ("saliency-widgets", "tensorflow", "tensorflow-cpu", "keras", "numpy", "matplotlib")
 """Distributions whose versions enter every key (those not installed are skipped)."""
 
-_ENGINE_SKIPPED = ("zoo", "widget", "_widget", "cli.py", "__pycache__")
-"""Parts of the package that do not compute or draw grids (the zoo is hashed when referenced)."""
+_ENGINE_SKIPPED = ("zoo", "widget", "cli.py", "__pycache__")
+"""Parts of the package that do not compute or draw what the directives show (the zoo is hashed
+when a reference names it)."""
 
 _digests: dict[tuple[str, int, int], str] = {}
 

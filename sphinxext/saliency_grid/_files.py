@@ -1,12 +1,12 @@
-"""Which cached grid files the pages use, and removing the ones no page uses any more.
+"""Which cached files the pages use, and removing the ones no page uses any more.
 
-Each ``saliency-grid`` directive records the PNG it shows in the build environment, per page, so
-the record survives incremental builds (the environment is pickled) and parallel reading (the
-readers' records are merged back with ``env-merge-info``; a page read again is first purged with
-``env-purge-doc``). After a successful build, cache files that no page records are deleted, like
-the stale outputs a changed option or input leaves behind. Only files named like the directive's
-own (``saliency-grid-<20 hex digits>.png`` and its ``.json``), directly inside the cache folder,
-are ever deleted.
+Each directive records the file it shows (a grid's PNG, an explorer's HTML) in the build
+environment, per page, so the record survives incremental builds (the environment is pickled)
+and parallel reading (the readers' records are merged back with ``env-merge-info``; a page read
+again is first purged with ``env-purge-doc``). After a successful build, cache files that no page
+records are deleted, like the stale outputs a changed option or input leaves behind. Only files
+named like the directives' own (``saliency-grid-<20 hex digits>.png`` and its ``.json``,
+``saliency-explorer-<20 hex digits>.html``), directly inside the cache folder, are ever deleted.
 
 Like :mod:`sphinxext.saliency_grid._cache`, nothing here imports TensorFlow.
 """

@@ -185,7 +185,7 @@ def test_latex_builder_includes_the_grid(project, build):
 ERRORS = [  # (line, message) of each failing directive in test-saliency-grid-errors/index.rst
     (4, "model file not found: "),
     (7, "no image matches 'nothing/*.png'"),
-    (10, "overlay: 1.5 is outside [0.0, 1.0]"),
+    (10, "overlay: alpha must be in [0, 1], got 1.5"),
     (13, "model 'raising_models:unreachable' raised RuntimeError: weights server unreachable"),
     (16, "the model failed on the images: ValueError: "),
     (19, "classes: 'seven' is not a class name; known: zero, one, two, three, four"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sphinx.environment import BuildEnvironment
 
-from saliency_widgets._grid_inputs import is_reference, reference_module
+from saliency_widgets._named_inputs import is_reference, reference_module
 from sphinxext.saliency_grid import _cache as cache
 from sphinxext.saliency_grid import _paths as paths
 

@@ -75,7 +75,7 @@ def test_a_changed_option_removes_exactly_its_old_grid_and_a_failed_build_nothin
     edit(srcdir / "index.rst", ":cols: 2", ":overlay: 1.5")
     failed = html(sphinx_build, srcdir, "-W")
     assert failed.returncode == 1
-    assert "overlay: 1.5 is outside [0.0, 1.0]" in failed.stderr
+    assert "overlay: alpha must be in [0, 1], got 1.5" in failed.stderr
     assert cached(srcdir) == after
     assert "saliency-grid: removed" not in failed.stdout
 

@@ -56,7 +56,7 @@ def test_errors_name_the_problem(tmp_path):
 
 def test_files_are_read_by_the_one_reader_the_grid_uses(tmp_path):
     """A transparent PNG looks the same in the widget and in a grid; a corrupt file is named."""
-    from saliency_widgets._grid_inputs import read_image
+    from saliency_widgets._image_files import read_image
 
     rgba = np.zeros((4, 4, 4), np.uint8)
     rgba[..., 0] = 200

@@ -53,4 +53,7 @@ def test_the_quickstart_notebook_runs(tmp_path):
     state = notebook.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     saved = [model["state"] for model in state.values() if model["model_module"] == "anywidget"]
     assert saved, [model["model_name"] for model in state.values()]
-    assert any(s.get("meta", {}).get("count") == 32 and "export default" in s.get("_esm", "") for s in saved)
+    assert any(
+        s.get("meta", {}).get("count") == 32 and "export default" in s.get("_esm", "")
+        for s in saved
+    )

@@ -1,8 +1,10 @@
-"""Inputs of a saliency grid named by text: ``module:callable`` references, models, images, names.
+"""Inputs named by text: ``module:callable`` references, model files, image patterns, names.
 
-The Sphinx directive and the ``saliency-widgets render`` command receive their model, images,
-preprocessing and class names as strings. This module turns those strings into objects, with
-errors (:class:`GridError`) that say which input is wrong and why.
+The Sphinx directives and the command line receive their model, images, preprocessing and class
+names as strings. This module turns those strings into objects, with errors
+(:class:`~saliency_widgets._messages.InputError`) that say which input is wrong and why;
+:func:`saliency_widgets.sources.load_sources` puts them together. Nothing here imports
+TensorFlow until a model is loaded.
 
 A *reference* is ``package.module:attribute``, optionally called with literal arguments:
 ``saliency_widgets.zoo:load_samples(16)``, ``mypkg.models:build(width=2)``.
@@ -22,16 +24,13 @@ from typing import Any
 import numpy as np
 
 from saliency_widgets._image_files import (
-    IMAGE_SUFFIXES,
     ImageSet,
-    _as_uint8,
+    checked_image,
     expand_patterns,
-    fit_images,
-    match_files,
     read_image,
     resolve_path,
 )
-from saliency_widgets._messages import GridError
+from saliency_widgets._messages import InputError
 
 _REFERENCE = re.compile(
     r"^(?P<module>[A-Za-z_][\w.]*):(?P<attribute>[A-Za-z_][\w.]*)(?P<call>\(.*\))?$", re.DOTALL
@@ -59,7 +58,7 @@ def _literal_arguments(call: str, reference: str) -> tuple[tuple, dict[str, Any]
         args = tuple(ast.literal_eval(a) for a in expression.args)
         kwargs = {k.arg: ast.literal_eval(k.value) for k in expression.keywords if k.arg}
     except (SyntaxError, ValueError, AssertionError) as error:
-        raise GridError(
+        raise InputError(
             f"{reference!r}: arguments must be Python literals, e.g. module:function(16, seed=3)"
         ) from error
     return args, kwargs
@@ -75,20 +74,20 @@ def resolve_reference(text: str) -> tuple[Any, tuple, dict[str, Any]]:
         ``(attribute, args, kwargs)``; the arguments are empty when none were written.
 
     Raises:
-        GridError: If the text is not a reference, the module cannot be imported or has no such
+        InputError: If the text is not a reference, the module cannot be imported or has no such
             attribute, or the arguments are not literals.
     """
     match = _REFERENCE.match(text.strip())
     if match is None:
-        raise GridError(f"{text!r} is not a reference of the form module:attribute")
+        raise InputError(f"{text!r} is not a reference of the form module:attribute")
     module_name, attribute = match["module"], match["attribute"]
     try:
         target: Any = importlib.import_module(module_name)
     except ImportError as error:
-        raise GridError(f"{text!r}: cannot import {module_name!r} ({error})") from error
+        raise InputError(f"{text!r}: cannot import {module_name!r} ({error})") from error
     for part in attribute.split("."):
         if not hasattr(target, part):
-            raise GridError(f"{text!r}: {module_name!r} has no attribute {attribute!r}")
+            raise InputError(f"{text!r}: {module_name!r} has no attribute {attribute!r}")
         target = getattr(target, part)
     args, kwargs = _literal_arguments(match["call"], text) if match["call"] else ((), {})
     return target, args, kwargs
@@ -104,13 +103,13 @@ def produce(text: str) -> Any:
         ``attribute(*args, **kwargs)`` for a callable, else the attribute itself.
 
     Raises:
-        GridError: As :func:`resolve_reference`, or when arguments are given to a non-callable.
+        InputError: As :func:`resolve_reference`, or when arguments are given to a non-callable.
     """
     target, args, kwargs = resolve_reference(text)
     if callable(target):
         return target(*args, **kwargs)
     if args or kwargs:
-        raise GridError(f"{text!r}: arguments given but the attribute is not callable")
+        raise InputError(f"{text!r}: arguments given but the attribute is not callable")
     return target
 
 
@@ -127,11 +126,11 @@ def function(text: str) -> Callable[..., Any]:
         The callable.
 
     Raises:
-        GridError: As :func:`resolve_reference`, or when the attribute is not callable.
+        InputError: As :func:`resolve_reference`, or when the attribute is not callable.
     """
     target, args, kwargs = resolve_reference(text)
     if not callable(target):
-        raise GridError(f"{text!r} is not callable")
+        raise InputError(f"{text!r} is not callable")
     if not args and not kwargs:
         return target
     return lambda first: target(first, *args, **kwargs)
@@ -163,7 +162,7 @@ class ModelCache:
             The ``keras.Model``.
 
         Raises:
-            GridError: If the file is missing or unreadable, or the reference fails or does not
+            InputError: If the file is missing or unreadable, or the reference fails or does not
                 give a Keras model.
         """
         key = self._key(source, base)
@@ -194,7 +193,7 @@ class ModelCache:
 
 
 MODELS = ModelCache()
-"""The process-wide model cache used by :func:`saliency_widgets.grid.make_grid` by default."""
+"""The process-wide model cache :func:`saliency_widgets.sources.load_sources` uses by default."""
 
 
 def load_model(source: str | Path, base: Path | None = None) -> Any:
@@ -209,7 +208,7 @@ def load_model(source: str | Path, base: Path | None = None) -> Any:
         The ``keras.Model``.
 
     Raises:
-        GridError: If the file is missing, has an unknown type or cannot be read, or the
+        InputError: If the file is missing, has an unknown type or cannot be read, or the
             reference fails or does not give a Keras model.
     """
     import keras
@@ -217,23 +216,24 @@ def load_model(source: str | Path, base: Path | None = None) -> Any:
     if is_reference(source):
         try:
             model = produce(str(source))
-        except GridError:
+        except InputError:
             raise
         except Exception as error:
             message = " ".join(str(error).split())
-            raise GridError(f"model {source!r} raised {type(error).__name__}: {message}") from error
+            problem = f"{type(error).__name__}: {message}"
+            raise InputError(f"model {source!r} raised {problem}") from error
     else:
         path = resolve_path(source, base)
         if not path.is_file():
-            raise GridError(f"model file not found: {path}")
+            raise InputError(f"model file not found: {path}")
         if path.suffix.lower() not in MODEL_SUFFIXES:
-            raise GridError(f"model file {path.name!r}: expected one of {MODEL_SUFFIXES}")
+            raise InputError(f"model file {path.name!r}: expected one of {MODEL_SUFFIXES}")
         try:
             model = keras.models.load_model(path, compile=False)
         except Exception as error:
-            raise GridError(f"cannot load model {path}: {error}") from error
+            raise InputError(f"cannot load model {path}: {error}") from error
     if not isinstance(model, keras.Model):
-        raise GridError(f"model {source!r} gave a {type(model).__name__}, not a keras.Model")
+        raise InputError(f"model {source!r} gave a {type(model).__name__}, not a keras.Model")
     return model
 
 
@@ -242,43 +242,67 @@ def reference_module(text: str) -> str:
     return text.split(":", 1)[0].strip()
 
 
-def load_images(source: str | Sequence[str | Path], base: Path | None = None) -> ImageSet:
+def load_images(source: object, base: Path | None = None) -> ImageSet:
     """Collects the images to explain.
 
     Args:
-        source: A reference whose value is an ``(N, H, W, C)`` array, a sequence of arrays or
-            paths, or an object with an ``images`` attribute (such as
-            :func:`saliency_widgets.zoo.load_samples`'s result); or a glob pattern; or a
-            sequence of paths and patterns.
+        source: A glob pattern, a folder or a file; a sequence of paths and patterns; a
+            reference whose value is any of the following; a batch ``(N, H, W[, C])`` as an
+            array or tensor; a sequence of arrays (or of paths); an object with an ``images``
+            attribute (and maybe ``labels`` and ``masks``, as
+            :func:`saliency_widgets.zoo.load_samples` gives); or an :class:`ImageSet`.
         base: Folder that relative paths and patterns are resolved against.
 
     Returns:
-        The images and their names.
+        The images and their names (and labels and masks when the source has them).
 
     Raises:
-        GridError: If nothing matches, a file is not an image, or a reference gives something
+        InputError: If nothing matches, a file is not an image, or the source gives something
             that is not images.
     """
+    if isinstance(source, ImageSet):
+        return source
+    what = repr(source) if isinstance(source, str) else "images"
     if isinstance(source, str) and is_reference(source):
-        value = produce(source)
-        value = getattr(value, "images", value)
-        if isinstance(value, np.ndarray) or hasattr(value, "numpy"):
-            value = np.asarray(value)
-            value = list(value) if value.ndim == 4 else [value]
-        if not isinstance(value, Sequence) or not value:
-            raise GridError(f"images {source!r} gave {type(value).__name__}, not images")
-        images, names = [], []
-        for i, item in enumerate(value):
-            if isinstance(item, str | Path):
-                images.append(read_image(resolve_path(item, base)))
-                names.append(Path(item).stem)
-            else:
-                images.append(_as_uint8(np.asarray(item), f"{source} item {i}"))
-                names.append(f"#{i}")
-        return ImageSet(tuple(images), tuple(names))
-    patterns = [source] if isinstance(source, str | Path) else list(source)
-    files = expand_patterns([str(p) for p in patterns], base)
-    return ImageSet(tuple(read_image(f) for f in files), tuple(f.stem for f in files))
+        source = produce(source)
+    elif isinstance(source, str | Path) or _all_paths(source):
+        patterns = [source] if isinstance(source, str | Path) else list(source)  # type: ignore[call-overload]
+        files = expand_patterns([str(p) for p in patterns], base)
+        return ImageSet(tuple(read_image(f) for f in files), tuple(f.stem for f in files))
+    labels, masks = getattr(source, "labels", None), getattr(source, "masks", None)
+    value: Any = getattr(source, "images", source)
+    if isinstance(value, np.ndarray) or hasattr(value, "numpy"):
+        value = value.numpy() if hasattr(value, "numpy") else value
+        if value.ndim not in (3, 4):
+            raise InputError(
+                f"images {what}: an array must be a batch (N, H, W[, C]), got shape {value.shape}"
+            )
+        value = list(value)
+    if isinstance(value, str) or not isinstance(value, Sequence) or not value:
+        raise InputError(f"images {what} gave {type(value).__name__}, not images")
+    images, names = [], []
+    for i, item in enumerate(value):
+        if isinstance(item, str | Path):
+            images.append(read_image(resolve_path(item, base)))
+            names.append(Path(item).stem)
+        else:
+            images.append(checked_image(item, f"images {what} item {i}"))
+            names.append(f"#{i}")
+    return ImageSet(
+        tuple(images),
+        tuple(names),
+        None if labels is None else np.asarray(labels),
+        None if masks is None else np.asarray(masks),
+    )
+
+
+def _all_paths(source: object) -> bool:
+    return (
+        isinstance(source, Sequence)
+        and not isinstance(source, str)
+        and bool(source)
+        and all(isinstance(item, str | Path) for item in source)
+    )
 
 
 def load_class_names(source: str | Sequence[str] | None, base: Path | None = None) -> list[str]:
@@ -294,7 +318,7 @@ def load_class_names(source: str | Sequence[str] | None, base: Path | None = Non
         The names (empty when ``source`` is ``None``).
 
     Raises:
-        GridError: If the file is missing or holds no list of names.
+        InputError: If the file is missing or holds no list of names.
     """
     if source is None:
         return []
@@ -305,7 +329,7 @@ def load_class_names(source: str | Sequence[str] | None, base: Path | None = Non
     elif source.strip().lower().endswith((".json", ".txt")):
         path = resolve_path(source.strip(), base)
         if not path.is_file():
-            raise GridError(f"class names file not found: {path}")
+            raise InputError(f"class names file not found: {path}")
         text = path.read_text(encoding="utf-8")
         if path.suffix.lower() == ".txt":
             value = [line.strip() for line in text.splitlines() if line.strip()]
@@ -315,27 +339,20 @@ def load_class_names(source: str | Sequence[str] | None, base: Path | None = Non
     else:
         value = [name.strip() for name in source.split(",") if name.strip()]
     if isinstance(value, str) or not isinstance(value, Sequence) or not value:
-        raise GridError(f"class names {source!r} gave no list of names")
+        raise InputError(f"class names {source!r} gave no list of names")
     return [str(name) for name in value]
 
 
-__all__ = [  # the image names are re-exported: callers name one module for every input
-    "IMAGE_SUFFIXES",
+__all__ = [
     "MODELS",
     "MODEL_SUFFIXES",
-    "GridError",
-    "ImageSet",
     "ModelCache",
-    "expand_patterns",
-    "fit_images",
     "function",
     "is_reference",
     "load_class_names",
     "load_images",
     "load_model",
-    "match_files",
     "produce",
-    "read_image",
     "reference_module",
     "resolve_reference",
 ]
