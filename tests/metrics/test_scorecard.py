@@ -162,6 +162,14 @@ def test_curves_track_the_probability_of_a_softmax_head():
         )
         # The random order starts and ends at the same images.
         assert card[0].deletion.random_curve[::16] == card[0].deletion.curve[::16]
+    # Each map's curves follow its own class: a second class per image, stacked.
+    other = (labels + 1) % 8
+    pairs = metrics.scorecard(
+        model, x, np.concatenate([maps, maps], -1), np.stack([labels, other], 1)
+    )
+    second = np.asarray(model(x))[rows, other]
+    np.testing.assert_allclose([card[1].deletion.curve[0] for card in pairs], second, atol=1e-6)
+    assert [card[1].index for card in pairs] == other.tolist()
     # The stand-alone deletion curve (the model's softmax outputs) agrees step by step.
     alone = metrics.deletion(model, x, maps, labels, steps=STEPS, baseline="zeros")
     np.testing.assert_allclose([c[0].deletion.curve for c in cards], alone.scores, atol=1e-5)
