@@ -10,8 +10,10 @@ padded), so a call of any size traces once per model, batch size and image shape
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -19,7 +21,7 @@ import tensorflow as tf
 
 from saliency_widgets.methods.integrated import BASELINES, make_baseline
 
-Scorer = Callable[[np.ndarray], np.ndarray]
+Scorer = Callable[..., tf.Tensor]
 
 _SCORERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
@@ -37,6 +39,16 @@ def check_baseline(baseline: object, name: str) -> None:
         raise ValueError(f"{name}={baseline!r}: expected one of {BASELINES}, a number or an array")
 
 
+@functools.cache
+def _compiled_baseline(baseline: str, blur_sigma: float | None, shape: tuple[int, ...]) -> Any:
+    """``make_baseline`` compiled for one image shape (eager, the blur's ops cost ~40 ms)."""
+    return tf.function(
+        lambda images: make_baseline(images, baseline, blur_sigma),
+        input_signature=[tf.TensorSpec((None, *shape), tf.float32)],
+        autograph=False,
+    )
+
+
 def reference_images(x: np.ndarray, baseline: object, blur_sigma: float | None) -> np.ndarray:
     """What removed pixels become (see :func:`saliency_widgets.methods.integrated.make_baseline`).
 
@@ -44,7 +56,9 @@ def reference_images(x: np.ndarray, baseline: object, blur_sigma: float | None) 
     """
     if not isinstance(baseline, str):
         return np.broadcast_to(np.asarray(baseline, np.float32), x.shape).copy()
-    return np.asarray(make_baseline(tf.constant(x), baseline, blur_sigma))
+    if baseline == "zeros":
+        return np.zeros_like(x)
+    return np.asarray(_compiled_baseline(baseline, blur_sigma, x.shape[1:])(tf.constant(x)))
 
 
 def pixel_ranks(maps: np.ndarray, seed: int) -> np.ndarray:
@@ -95,9 +109,13 @@ def trapezoid_auc(scores: np.ndarray, fractions: np.ndarray) -> np.ndarray:
 def class_scorer(
     model: keras.Model, activation: str | None, batch_size: int, shape: tuple[int, ...]
 ) -> Scorer:
-    """The compiled ``(batch_size, H, W, C) -> (batch_size, L)`` scores of ``model``.
+    """The compiled scorer of perturbed images: builds ``batch_size`` of them and scores them.
 
-    Cached per model (weakly), activation, batch size and image shape: one trace each.
+    Its inputs are the pairs, the rank arrays and one chunk of jobs (see
+    :func:`score_perturbed`); pairs and rank arrays have a free leading dimension and the chunk
+    a fixed size, so the function is traced once per model, activation, batch size and image
+    shape. The images are built inside it (a gather and a select, on all cores). Cached per
+    model, weakly.
 
     Args:
         model: The model (its outputs, or logits when ``activation`` squashes them).
@@ -106,22 +124,32 @@ def class_scorer(
         shape: ``(H, W, C)`` of the images.
 
     Returns:
-        ``f(images) -> scores`` on numpy arrays.
+        ``f(starts, ends, ranks, jobs) -> (batch_size, L)`` scores, on tensors.
     """
     key = (activation, batch_size, tuple(shape))
     cache = _SCORERS.setdefault(model, {})
     if key in cache:
         return cache[key]
     model_ref = weakref.ref(model)  # the cache is weak: the closure must not keep the model
+    images_spec = tf.TensorSpec((None, *shape), tf.float32)
 
     @tf.function(
-        input_signature=[tf.TensorSpec((batch_size, *shape), tf.float32)],
+        input_signature=[
+            images_spec,
+            images_spec,
+            tf.TensorSpec((None, *shape[:2]), tf.int32),
+            tf.TensorSpec((batch_size, 3), tf.int32),
+        ],
         autograph=False,
     )
-    def scores(images: tf.Tensor) -> tf.Tensor:
+    def scores(starts: tf.Tensor, ends: tf.Tensor, ranks: tf.Tensor, jobs: tf.Tensor) -> tf.Tensor:
         scored = model_ref()
         if scored is None:  # unreachable: the cache entry dies with the model
             raise RuntimeError("the model was deleted")
+        changed = tf.gather(ranks, jobs[:, 1]) < jobs[:, 2, None, None]
+        images = tf.where(
+            changed[..., None], tf.gather(ends, jobs[:, 0]), tf.gather(starts, jobs[:, 0])
+        )
         outputs = tf.cast(scored(images, training=False), tf.float32)
         if activation == "softmax":
             return tf.nn.softmax(outputs, axis=-1)
@@ -129,11 +157,8 @@ def class_scorer(
             return tf.sigmoid(outputs)
         return outputs
 
-    def run(images: np.ndarray) -> np.ndarray:
-        return np.asarray(scores(tf.constant(images)))
-
-    cache[key] = run
-    return run
+    cache[key] = scores
+    return scores
 
 
 def score_perturbed(
@@ -161,17 +186,16 @@ def score_perturbed(
     Raises:
         ValueError: If the model's scores are not finite.
     """
-    out: list[np.ndarray] = []
-    for begin in range(0, len(jobs), batch_size):
-        chunk = jobs[begin : begin + batch_size]
-        pair, rank, count = chunk[:, 0], chunk[:, 1], chunk[:, 2]
-        changed = ranks[rank] < count[:, None, None]
-        images = np.where(changed[..., None], ends[pair], starts[pair])
-        real = len(chunk)
-        if real < batch_size:  # one input shape: the compiled scorer never retraces
-            images = np.concatenate([images, np.repeat(images[-1:], batch_size - real, 0)])
-        out.append(scorer(images.astype(np.float32, copy=False))[:real])
-    scores = np.concatenate(out).astype(np.float64)
+    tensors = [
+        tf.constant(starts, tf.float32),
+        tf.constant(ends, tf.float32),
+        tf.constant(ranks, tf.int32),
+    ]
+    total = len(jobs)
+    padded = np.concatenate([jobs, np.repeat(jobs[-1:], -total % batch_size, 0)])
+    chunks = padded.astype(np.int32).reshape(-1, batch_size, 3)
+    scores = np.concatenate([np.asarray(scorer(*tensors, chunk)) for chunk in chunks])
+    scores = scores[:total].astype(np.float64)
     if not np.isfinite(scores).all():
         raise ValueError("the model's scores of the perturbed images are not finite (NaN or inf)")
     return scores
