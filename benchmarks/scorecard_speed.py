@@ -132,7 +132,7 @@ def explorer(model: keras.Model, repeats: int, batch_size: int) -> dict:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=32)
     args = parser.parse_args(argv)
     model = zoo.load_shapes_model()
     load_before = os.getloadavg()

@@ -200,7 +200,7 @@ def scorecard(
     deletion_baseline: str | float | np.ndarray = "zeros",
     insertion_baseline: str | float | np.ndarray = "blurred",
     blur_sigma: float | None = None,
-    batch_size: int = 64,
+    batch_size: int = 32,
     seed: int = 0,
     output: int | str | None = None,
 ) -> list[list[Scorecard]]:
@@ -251,7 +251,8 @@ def scorecard(
         insertion_baseline: The canvas pixels are restored onto: ``"blurred"`` (the paper's)
             or any value of ``deletion_baseline``.
         blur_sigma: Blur of a ``"blurred"`` baseline in pixels; default a tenth of the side.
-        batch_size: Images per model call.
+        batch_size: Images per model call (32 was the fastest per image on a 2-core CPU,
+            against 16 and 64).
         seed: Seed of the random pixel order and of the tie-breaking.
         output: For a multi-output model, the output to score.
 
