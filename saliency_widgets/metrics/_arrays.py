@@ -28,3 +28,39 @@ def as_masks(masks: object) -> np.ndarray:
     if masks.ndim != 3:
         raise ValueError(f"masks must be (N, H, W), got shape {masks.shape}")
     return masks.astype(bool)
+
+
+def map_stack(maps: object, n: int, name: str) -> np.ndarray:
+    """``(N, K, h, w)`` float64 from ``(N, h, w)`` or ``(N, h, w, K)`` maps, all finite."""
+    array = np.asarray(maps, dtype=np.float64)
+    if array.ndim == 3:
+        array = array[..., None]
+    if array.ndim != 4 or len(array) != n or 0 in array.shape:
+        raise ValueError(
+            f"{name} must be ({n}, H, W) or ({n}, H, W, K), one map per image and class, "
+            f"got shape {array.shape}"
+        )
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contain NaN or inf values")
+    return np.moveaxis(array, -1, 1)
+
+
+def resize_stack(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``(N, K, h, w)`` maps bilinearly resized to ``size`` (as the engine resizes them)."""
+    if maps.shape[2:] == size:
+        return maps
+    flat = np.moveaxis(maps, 1, -1).astype(np.float32)
+    return np.moveaxis(tf.image.resize(flat, size).numpy(), -1, 1).astype(np.float64)
+
+
+def image_masks(masks: object, n: int, size: tuple[int, int]) -> np.ndarray:
+    """``(N, H, W)`` boolean masks, exactly one per image at the images' size."""
+    array = np.asarray(masks)
+    if array.ndim == 4 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.shape != (n, *size):
+        raise ValueError(
+            f"masks must be ({n}, {size[0]}, {size[1]}), one per image at its size, "
+            f"got shape {array.shape}"
+        )
+    return array.astype(bool)

@@ -91,7 +91,8 @@ def weighted_layers(model: keras.Model) -> list[tuple[str, keras.Layer]]:
     return found
 
 
-def _explainer(method: Explainer | str) -> Explainer:
+def resolve_explainer(method: Explainer | str) -> Explainer:
+    """``method`` itself, or the registered method of that name run through the engine."""
     if isinstance(method, str):
         from saliency_widgets.engine import partial_explain
         from saliency_widgets.methods import get_method
@@ -126,6 +127,24 @@ def _freshly_initialized(model: keras.Model, seed: int) -> dict[str, keras.Layer
     return dict(
         weighted_layers(keras.models.clone_model(model, clone_function=seeded, recursive=True))
     )
+
+
+def trained_clone(model: keras.Model, seed: int) -> tuple[keras.Model, dict[str, keras.Layer]]:
+    """A copy of ``model`` with its weights, and its weighted layers freshly drawn."""
+    try:
+        clone = keras.models.clone_model(model)
+        fresh = _freshly_initialized(model, seed)
+    except ValueError as error:
+        raise ValueError(f"the randomisation test needs a clonable model: {error}") from None
+    clone.set_weights(model.get_weights())
+    return clone, fresh
+
+
+def check_layers(paths: Sequence[str], available: dict[str, keras.Layer]) -> None:
+    """Raises a ``ValueError`` naming the paths that are not weighted layers of the model."""
+    missing = [p for p in paths if p not in available]
+    if missing:
+        raise ValueError(f"layers {missing} not found; weighted layers: {list(available)}")
 
 
 def randomization_check(
@@ -171,20 +190,13 @@ def randomization_check(
         Adebayo, J., Gilmer, J., Muelly, M., Goodfellow, I., Hardt, M., & Kim, B. (2018). Sanity
         checks for saliency maps. https://arxiv.org/abs/1810.03292
     """
-    explain = _explainer(method)
+    explain = resolve_explainer(method)
     x = np.asarray(x, np.float32)
     indices = np.broadcast_to(np.asarray(indices).reshape(-1), (len(x),))
-    try:
-        clone = keras.models.clone_model(model)
-        fresh = _freshly_initialized(model, seed)
-    except ValueError as error:
-        raise ValueError(f"the randomisation test needs a clonable model: {error}") from None
-    clone.set_weights(model.get_weights())
+    clone, fresh = trained_clone(model, seed)
     available = dict(weighted_layers(clone))
     order = [p for p, _ in reversed(weighted_layers(clone))] if layers is None else list(layers)
-    missing = [p for p in order if p not in available]
-    if missing:
-        raise ValueError(f"layers {missing} not found; weighted layers: {list(available)}")
+    check_layers(order, available)
 
     reference = _one_map(explain(clone, x, indices, **options)[1])
     kept = [reference] if keep_maps else []
@@ -207,4 +219,12 @@ def randomization_check(
     )
 
 
-__all__ = ["RandomizationCurve", "randomization_check", "spearman", "weighted_layers"]
+__all__ = [
+    "RandomizationCurve",
+    "check_layers",
+    "randomization_check",
+    "resolve_explainer",
+    "spearman",
+    "trained_clone",
+    "weighted_layers",
+]
