@@ -21,13 +21,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from saliency_widgets.methods._random import portable_uniform
 from saliency_widgets.methods.gradient import (
     Reduce,
     class_gradients,
     class_indices,
     reduce_channels,
 )
-from saliency_widgets.methods.smooth import portable_uniform
 
 BASELINES = ("zeros", "blurred", "uniform")
 """Baselines chosen by name; an array or tensor is also accepted."""
