@@ -32,7 +32,12 @@ Statistic = Literal["mean", "variance", "square"]
 MethodLike = Callable[..., tuple[tf.Tensor, tf.Tensor]] | str
 
 
-def _resolve(method: MethodLike) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+def resolve_method(method: MethodLike) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+    """The method function of ``method``, a function or a name in the registry.
+
+    Raises:
+        TypeError: For anything else.
+    """
     if isinstance(method, str):
         from saliency_widgets.methods import get_method  # the registry imports this module
 
@@ -106,7 +111,7 @@ def noisy_statistic(
         raise ValueError(f"samples must be a positive int, got {samples!r}")
     if not noise >= 0:
         raise ValueError(f"noise must be a non-negative fraction of the input range, got {noise}")
-    base = _resolve(method)
+    base = resolve_method(method)
     channels = _takes_reduce(base)
     if channels:
         params = {**params, "reduce": None}
@@ -264,6 +269,7 @@ __all__ = [
     "noisy_statistic",
     "portable_normal",
     "portable_uniform",
+    "resolve_method",
     "smoothgrad",
     "squaregrad",
     "vargrad",
