@@ -90,13 +90,9 @@ def _linear_map(layer: keras.Layer) -> Any:
     return lambda x, w, b: op(x, w, **options) + (0 if b is None else b)
 
 
-def _kernel_name(layer: keras.Layer) -> str:
-    return "depthwise_kernel" if isinstance(layer, L.DepthwiseConv2D) else "kernel"
-
-
 def _folded(layer: keras.Layer, norm: keras.Layer | None) -> tuple[tf.Tensor, tf.Tensor | None]:
     """The layer's kernel and bias, with a following batch normalisation folded in."""
-    kernel = tf.convert_to_tensor(getattr(layer, _kernel_name(layer)))
+    kernel = tf.convert_to_tensor(layer.kernel)  # (h, w, C, m) for a depthwise one
     bias = tf.convert_to_tensor(layer.bias) if layer.use_bias else None
     if norm is None:
         return kernel, bias

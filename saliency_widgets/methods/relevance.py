@@ -25,6 +25,7 @@ rule for are refused by name and class before anything is traced.
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from saliency_widgets.inspection import BODY_RULES, Rule, Rules, relevance_model
@@ -131,4 +132,49 @@ def lrp(
     return logits, reduce_channels(grads * scores[:, :, None, None, None], reduce)
 
 
-__all__ = ["RULES", "lrp", "lrp_rules"]
+def relevance_by_layer(
+    model: keras.Model,
+    inputs: tf.Tensor,
+    index: int,
+    rule: str = "composite",
+    epsilon: float = 1e-6,
+    beta: float = 1.0,
+    first_rule: str | None = None,
+) -> dict[str, np.ndarray]:
+    """Total relevance at the input and at the output of every rule-bearing layer.
+
+    Relevance is conserved by z⁺, αβ and (as ε → 0) ε through bias-free layers: every total
+    equals the score. This is how the conservation is checked, layer by layer.
+
+    Args:
+        model: A functional or Sequential model (no nested models).
+        inputs: ``(B, H, W, C)`` inputs.
+        index: The explained unit.
+        rule: As for :func:`lrp`.
+        epsilon: As for :func:`lrp`.
+        beta: As for :func:`lrp`.
+        first_rule: As for :func:`lrp`.
+
+    Returns:
+        ``(B,)`` totals by layer name (``"input"`` for the input, ``"lrp_<layer>"`` for a layer's
+        output), in call order, and ``"score"``: the explained unit's output.
+    """
+    network = relevance_model(model, lrp_rules(rule, epsilon, beta, first_rule))
+    probed = [layer for layer in network.layers if layer.name.startswith("lrp_")]
+    probe = keras.Model(network.inputs, [network.output, *(layer.output for layer in probed)])
+    inputs = tf.convert_to_tensor(inputs, tf.float32)
+    with tf.GradientTape(watch_accessed_variables=False) as tape:
+        tape.watch(inputs)
+        logits, *middle = probe(inputs, training=False)
+        score = logits[:, index]
+    grads = tape.gradient(score, [inputs, *middle])
+    totals = {"score": score.numpy()}
+    for name, tensor, grad in zip(
+        ["input", *(layer.name for layer in probed)], [inputs, *middle], grads, strict=True
+    ):  # relevance = gradient x score (the model's gradient is relevance for R_out = 1)
+        axes = list(range(1, len(tensor.shape)))
+        totals[name] = (tf.reduce_sum(grad, axis=axes) * score).numpy()
+    return totals
+
+
+__all__ = ["RULES", "lrp", "lrp_rules", "relevance_by_layer"]

@@ -43,11 +43,13 @@ def felzenszwalb_masks(image: np.ndarray) -> np.ndarray:
     from skimage.morphology import disk
     from skimage.transform import resize
 
-    image = np.asarray(image, np.float64)
+    # In the image's own precision (float32 from the engine), as PAIR scales it: segments
+    # depend on the last bits of the values.
+    image = np.asarray(image)
     low, high = image.min(), image.max()
     unit = (image - low) / (high - low) if high > low else np.zeros_like(image)
     scaled = resize(
-        unit * 2.0 - 1.0,
+        unit * 2.0 + -1.0,
         WORKING_SIZE,
         order=3,
         mode="constant",

@@ -1,0 +1,86 @@
+"""LRP against zennit, on the bundled model ported to PyTorch (same weights, same images).
+
+Run from the repository root with the project's environment::
+
+    python benchmarks/agreement/lrp.py [--images 8]
+
+zennit runs in its virtualenv (``benchmarks/.venvs/zennit``, the ``[zennit]`` section of
+``benchmarks/requirements.txt``) on :mod:`harness.torch_port`'s port of the bundled model, whose
+logits are checked against Keras's before anything is compared. Each of our rules is compared
+with zennit's: the composite with ``EpsilonPlusFlat``, and ε, z⁺ and αβ (α=2, β=1) applied to
+every linear layer; batch normalisations merged (``SequentialMergeBatchNorm``) as ours are folded.
+Rows go to ``benchmarks/results/agreement-lrp.{json,md}`` with the time per image of both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
+from harness import venvs
+
+import saliency_widgets as sw
+from agreement.rows import BENCHMARKS, Row, compare, run_worker, timed, write
+from saliency_widgets.methods import relevance
+
+ZENNIT = "zennit 0.5.1"
+REFERENCES = {
+    "composite": "EpsilonPlusFlat",
+    "epsilon": "Epsilon(1e-6) on every layer",
+    "zplus": "ZPlus on every layer",
+    "alphabeta": "AlphaBeta(2, 1) on every layer",
+}
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
+    import tensorflow as tf
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=8, help="bundled held-out images")
+    args = parser.parse_args(argv)
+
+    full = sw.zoo.load_shapes_model()
+    model = sw.inspection.explained_model(full).model
+    x = sw.zoo.preprocess(sw.zoo.load_samples(args.images).images).astype(np.float32)
+    top = np.asarray(model(x)).argmax(axis=1).astype(np.int32)
+    mine, my_seconds = {}, {}
+    for rule in REFERENCES:
+        function = tf.function(
+            lambda a, i, rule=rule: relevance.lrp(model, a, i, rule=rule, reduce=None)
+        )
+        (_, maps), elapsed = timed(function, tf.constant(x), tf.constant(top[:, None]))
+        mine[rule], my_seconds[rule] = np.asarray(maps)[..., 0], elapsed / len(x)
+
+    python = venvs.python_of(BENCHMARKS / ".venvs" / "zennit")
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        full.save(directory / "model.keras")
+        np.save(directory / "x.npy", x)
+        np.save(directory / "top.npy", top)
+        run_worker(python, Path(__file__).with_name("zennit_worker.py"), str(directory))
+        theirs = dict(np.load(directory / "zennit.npz"))
+        their_seconds = json.loads((directory / "zennit.json").read_text())
+
+    rows = []
+    for rule, reference in REFERENCES.items():
+        row = compare(f"lrp rule={rule!r}", f"{ZENNIT} {reference}", mine[rule], theirs[rule])
+        row.seconds = {"ours": my_seconds[rule], "reference": their_seconds[rule]}
+        rows.append(row)
+    context = {
+        "model": "bundled shapes CNN (64x64), ported to PyTorch",
+        "port_logit_difference": f"{their_seconds['logit_difference']:.1e}",
+        "images": len(x),
+        "normalisation": "channels summed, divided by max |map|",
+    }
+    write(rows, "agreement-lrp", context)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
