@@ -15,18 +15,14 @@ Rows go to ``benchmarks/results/agreement-lrp.{json,md}`` with the time per imag
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-from harness import venvs
 
-import saliency_widgets as sw
-from agreement.rows import BENCHMARKS, Row, compare, run_worker, timed, write
+from agreement.rows import Row, bundled, compare, reference_run, timed, write
 from saliency_widgets.methods import relevance
 
 ZENNIT = "zennit 0.5.1"
@@ -45,10 +41,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument("--images", type=int, default=8, help="bundled held-out images")
     args = parser.parse_args(argv)
 
-    full = sw.zoo.load_shapes_model()
-    model = sw.inspection.explained_model(full).model
-    x = sw.zoo.preprocess(sw.zoo.load_samples(args.images).images).astype(np.float32)
-    top = np.asarray(model(x)).argmax(axis=1).astype(np.int32)
+    full, model, x, top = bundled(args.images)
     mine, my_seconds = {}, {}
     for rule in REFERENCES:
         function = tf.function(
@@ -57,15 +50,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         (_, maps), elapsed = timed(function, tf.constant(x), tf.constant(top[:, None]))
         mine[rule], my_seconds[rule] = np.asarray(maps)[..., 0], elapsed / len(x)
 
-    python = venvs.python_of(BENCHMARKS / ".venvs" / "zennit")
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        full.save(directory / "model.keras")
-        np.save(directory / "x.npy", x)
-        np.save(directory / "top.npy", top)
-        run_worker(python, Path(__file__).with_name("zennit_worker.py"), str(directory))
-        theirs = dict(np.load(directory / "zennit.npz"))
-        their_seconds = json.loads((directory / "zennit.json").read_text())
+    theirs, their_seconds = reference_run("zennit", "zennit_worker.py", full, {"x": x, "top": top})
 
     rows = []
     for rule, reference in REFERENCES.items():

@@ -14,18 +14,14 @@ time per image of both (warm: tracing excluded).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
-from harness import venvs
 
-import saliency_widgets as sw
-from agreement.rows import BENCHMARKS, Row, compare, run_worker, timed, write
+from agreement.rows import Row, bundled, compare, reference_run, timed, write
 from saliency_widgets.methods import paths, xrai
 
 PAIR = "PAIR saliency 0.2.1"
@@ -56,21 +52,12 @@ def main(argv: list[str] | None = None) -> list[Row]:
     parser.add_argument("--images", type=int, default=8, help="bundled held-out images")
     args = parser.parse_args(argv)
 
-    model = sw.inspection.explained_model(sw.zoo.load_shapes_model()).model
-    x = sw.zoo.preprocess(sw.zoo.load_samples(args.images).images).astype(np.float32)
-    top = np.asarray(model(x)).argmax(axis=1).astype(np.int32)
+    _, model, x, top = bundled(args.images)
     mine, my_seconds = ours(model, x, top)
-
-    python = venvs.python_of(BENCHMARKS / ".venvs" / "pair-saliency")
-    with tempfile.TemporaryDirectory() as tmp:
-        directory = Path(tmp)
-        model.save(directory / "logits.keras")
-        np.save(directory / "x.npy", x)
-        np.save(directory / "top.npy", top)
-        np.save(directory / "attribution.npy", mine["attribution"].max(axis=-1))
-        run_worker(python, Path(__file__).with_name("pair_worker.py"), str(directory))
-        theirs = dict(np.load(directory / "pair.npz"))
-        their_seconds = json.loads((directory / "pair.json").read_text())
+    attribution = mine["attribution"].max(axis=-1)
+    theirs, their_seconds = reference_run(
+        "pair-saliency", "pair_worker.py", model, {"x": x, "top": top, "attribution": attribution}
+    )
 
     rows = [
         compare(
@@ -98,7 +85,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         compare(
             "xrai segmentation and ranking (same base attribution)",
             f"{PAIR} XRAI(base_attribution=ours)",
-            _xrai_on(model, x, top, mine["attribution"].max(axis=-1)),
+            _xrai_on(model, x, top, attribution),
             theirs["xrai_same_attribution"],
             "identical segments (Felzenszwalb ×6, dilation) and greedy gains",
         ),

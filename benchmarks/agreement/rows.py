@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -70,13 +71,43 @@ def compare(
     )
 
 
-def run_worker(python: Path, script: Path, *args: str) -> None:
-    """Runs a reference's worker script in its own virtualenv (raises with its error output)."""
-    process = subprocess.run(
-        [str(python), str(script), *args], capture_output=True, text=True, check=False
-    )
-    if process.returncode != 0:
-        raise RuntimeError(f"{script.name} failed:\n{process.stderr[-3000:]}")
+def bundled(images: int) -> tuple:
+    """The bundled model, its logits model, ``images`` held-out images and their top class."""
+    import saliency_widgets as sw
+
+    full = sw.zoo.load_shapes_model()
+    model = sw.inspection.explained_model(full).model
+    x = sw.zoo.preprocess(sw.zoo.load_samples(images).images).astype(np.float32)
+    top = np.asarray(model(x)).argmax(axis=1).astype(np.int32)
+    return full, model, x, top
+
+
+def reference_run(venv: str, worker: str, model, arrays: dict) -> tuple[dict, dict]:  # type: ignore[no-untyped-def]
+    """Runs a reference's worker in its virtualenv on saved weights and arrays.
+
+    The worker gets a folder holding ``model.keras`` and ``<name>.npy`` per array, and writes
+    ``maps.npz`` and ``seconds.json`` there.
+
+    Returns:
+        The maps and the seconds (and whatever else the worker reports).
+
+    Raises:
+        RuntimeError: With the worker's error output, if it fails.
+    """
+    from harness import venvs
+
+    python = venvs.python_of(BENCHMARKS / ".venvs" / venv)
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        model.save(directory / "model.keras")
+        for name, array in arrays.items():
+            np.save(directory / f"{name}.npy", array)
+        command = [str(python), str(HERE / worker), str(directory)]
+        process = subprocess.run(command, capture_output=True, text=True, check=False)
+        if process.returncode != 0:
+            raise RuntimeError(f"{worker} failed:\n{process.stderr[-3000:]}")
+        maps = dict(np.load(directory / "maps.npz"))
+        return maps, json.loads((directory / "seconds.json").read_text())
 
 
 def timed(function, *args, **kwargs):  # type: ignore[no-untyped-def]

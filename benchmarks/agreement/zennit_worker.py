@@ -2,7 +2,7 @@
 
 Usage: ``zennit_worker.py DIRECTORY``; reads ``model.keras``, ``x.npy`` and ``top.npy``, ports
 the model (:mod:`harness.torch_port`, whose logits are checked against Keras's first), and writes
-``zennit.npz`` (relevance per rule, ``(N, H, W, C)``) and ``zennit.json`` (seconds per image and
+``maps.npz`` (relevance per rule, ``(N, H, W, C)``) and ``seconds.json`` (seconds per image and
 the port's logit difference). Relevance starts as the explained logit (``attr_output`` = one-hot
 × logit), as ours does.
 """
@@ -59,8 +59,8 @@ def main(directory: Path) -> None:
             _, relevance = attributor(images, start)
             seconds[name] = (time.perf_counter() - begin) / len(x)
         maps[name] = relevance.detach().numpy().transpose(0, 2, 3, 1)
-    np.savez(directory / "zennit.npz", **maps)
-    (directory / "zennit.json").write_text(json.dumps(seconds))
+    np.savez(directory / "maps.npz", **maps)
+    (directory / "seconds.json").write_text(json.dumps(seconds))
 
 
 if __name__ == "__main__":

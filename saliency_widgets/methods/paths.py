@@ -29,7 +29,11 @@ from saliency_widgets.methods.gradient import (
     class_indices,
     reduce_channels,
 )
-from saliency_widgets.methods.integrated import make_baseline
+from saliency_widgets.methods.integrated import (
+    default_step_batch,
+    make_baseline,
+    sum_over_chunks,
+)
 
 CLOSE = 1e-9
 """PAIR's tolerance (relative and absolute) for "the step's L1 target is reached"."""
@@ -267,10 +271,7 @@ def blur_integrated_gradients(
         Xu, S., Venugopalan, S., & Sundararajan, M. (2020). Attribution in scale and space.
         https://arxiv.org/abs/2004.03383
     """
-    if step_batch is None:
-        accelerators = {d.device_type for d in tf.config.list_logical_devices()} - {"CPU"}
-        step_batch = 8 if accelerators else 1
-    step_batch = min(step_batch, steps)
+    step_batch = min(default_step_batch() if step_batch is None else step_batch, steps)
     inputs = tf.convert_to_tensor(inputs, tf.float32)
     logits = model(inputs, training=False)
     indices = class_indices(indices, logits)
@@ -305,14 +306,7 @@ def blur_integrated_gradients(
         step = derivative * tf.gather(widths, chunk)[:, None, None, None, None]
         return tf.reduce_sum(grads * step[:, :, None], axis=0)  # (B, K, H, W, C)
 
-    total = path_gradients(tf.constant(0))
-    _, total = tf.while_loop(
-        lambda c, _: c < chunks,
-        lambda c, acc: (c + 1, acc + path_gradients(c)),
-        (tf.constant(1), total),
-        parallel_iterations=1,
-    )
-    return logits, reduce_channels(-total, reduce)
+    return logits, reduce_channels(-sum_over_chunks(chunks, path_gradients), reduce)
 
 
 __all__ = [

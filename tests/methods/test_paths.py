@@ -5,23 +5,13 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from builders import smooth_cnn
 from scipy import ndimage
 
 import saliency_widgets as sw
 from saliency_widgets.methods import gradient, integrated, paths
 
 INDICES = np.array([[0, 4], [1, 1], [2, 0], [3, 2], [4, 4], [0, 1], [2, 3]])
-
-
-def smooth_cnn() -> keras.Model:
-    """tanh, average pooling and softplus: path integrals converge as steps grow."""
-    keras.utils.set_random_seed(3)
-    inputs = keras.Input((12, 12, 3))
-    h = keras.layers.Conv2D(6, 3, activation="tanh", padding="same")(inputs)
-    h = keras.layers.AveragePooling2D(2)(h)
-    h = keras.layers.Conv2D(8, 3, activation="softplus")(h)
-    h = keras.layers.Flatten()(h)
-    return keras.Model(inputs, keras.layers.Dense(5)(h))
 
 
 def scores(model: keras.Model, x: np.ndarray, indices: np.ndarray) -> np.ndarray:
