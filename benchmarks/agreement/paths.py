@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
 
     _, model, x, top = bundled(args.images)
     mine, my_seconds = ours(model, x, top)
-    attribution = mine["attribution"].max(axis=-1)
+    attribution = mine["attribution"]  # (N, H, W, C): PAIR takes the image's shape
     theirs, their_seconds = reference_run(
         "pair-saliency", "pair_worker.py", model, {"x": x, "top": top, "attribution": attribution}
     )
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         compare(
             "xrai segmentation and ranking (same base attribution)",
             f"{PAIR} XRAI(base_attribution=ours)",
-            _xrai_on(model, x, top, attribution),
+            _xrai_on(model, x, top, attribution.max(axis=-1)),  # PAIR's channel merge
             theirs["xrai_same_attribution"],
             "identical segments (Felzenszwalb ×6, dilation) and greedy gains",
         ),
