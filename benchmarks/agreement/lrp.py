@@ -27,11 +27,23 @@ from saliency_widgets.methods import relevance
 
 ZENNIT = "zennit 0.5.1"
 REFERENCES = {
-    "composite": "EpsilonPlusFlat",
-    "epsilon": "Epsilon(1e-6) on every layer",
-    "zplus": "ZPlus on every layer",
-    "alphabeta": "AlphaBeta(2, 1) on every layer",
+    # our parameters: (zennit's composite, note)
+    "composite": ("EpsilonPlusFlat", ""),
+    "epsilon": (
+        "Epsilon(1e-6) on every layer",
+        "ε = 1e-6 is LRP-0: units whose z is near 0 divide by it, so float32 rounding (a "
+        "different summation order in TensorFlow and PyTorch) is amplified; see ε = 0.25",
+    ),
+    "epsilon=0.25": ("Epsilon(0.25) on every layer", "a damping ε: the two agree"),
+    "zplus": ("ZPlus on every layer", ""),
+    "alphabeta": ("AlphaBeta(2, 1) on every layer", ""),
 }
+"""Each comparison, by our ``rule`` (``"epsilon=0.25"``: the ε rule with that ε)."""
+
+
+def _options(key: str) -> dict:
+    rule, _, value = key.partition("=")
+    return {"rule": rule, "epsilon": float(value)} if value else {"rule": rule}
 
 
 def main(argv: list[str] | None = None) -> list[Row]:
@@ -43,19 +55,20 @@ def main(argv: list[str] | None = None) -> list[Row]:
 
     full, model, x, top = bundled(args.images)
     mine, my_seconds = {}, {}
-    for rule in REFERENCES:
+    for key in REFERENCES:
         function = tf.function(
-            lambda a, i, rule=rule: relevance.lrp(model, a, i, rule=rule, reduce=None)
+            lambda a, i, key=key: relevance.lrp(model, a, i, reduce=None, **_options(key))
         )
         (_, maps), elapsed = timed(function, tf.constant(x), tf.constant(top[:, None]))
-        mine[rule], my_seconds[rule] = np.asarray(maps)[..., 0], elapsed / len(x)
+        mine[key], my_seconds[key] = np.asarray(maps)[..., 0], elapsed / len(x)
 
     theirs, their_seconds = reference_run("zennit", "zennit_worker.py", full, {"x": x, "top": top})
 
     rows = []
-    for rule, reference in REFERENCES.items():
-        row = compare(f"lrp rule={rule!r}", f"{ZENNIT} {reference}", mine[rule], theirs[rule])
-        row.seconds = {"ours": my_seconds[rule], "reference": their_seconds[rule]}
+    for key, (reference, note) in REFERENCES.items():
+        label = ", ".join(f"{k}={v!r}" for k, v in _options(key).items())
+        row = compare(f"lrp {label}", f"{ZENNIT} {reference}", mine[key], theirs[key], note)
+        row.seconds = {"ours": my_seconds[key], "reference": their_seconds[key]}
         rows.append(row)
     context = {
         "model": "bundled shapes CNN (64x64), ported to PyTorch",

@@ -18,12 +18,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 import torch
-from harness import torch_port
-from zennit.attribution import Gradient
-from zennit.canonizers import SequentialMergeBatchNorm
-from zennit.composites import EpsilonPlusFlat, LayerMapComposite, layer_map_base
-from zennit.rules import AlphaBeta, Epsilon, ZPlus
-from zennit.types import Linear
+
+
+def _without_torchvision_ops() -> None:
+    """Lets ``import zennit`` work when torchvision's compiled ops cannot load.
+
+    zennit's ``__init__`` imports torchvision for its ResNet canonizers alone (two classes, used
+    in ``isinstance`` checks). The torchvision wheel pip finds here is built against the CUDA
+    torch, and its ops fail to register against the CPU build (``operator torchvision::nms does
+    not exist``). Only then are the two classes stood in for: the port is a plain Sequential,
+    which those canonizers never touch, so no rule zennit applies changes.
+    """
+    try:
+        import torchvision  # noqa: F401
+    except RuntimeError:
+        import types
+
+        for name in ("torchvision", "torchvision.models", "torchvision.models.resnet"):
+            sys.modules[name] = types.ModuleType(name)
+        resnet = sys.modules["torchvision.models.resnet"]
+        resnet.Bottleneck = type("Bottleneck", (torch.nn.Module,), {})  # type: ignore[attr-defined]
+        resnet.BasicBlock = type("BasicBlock", (torch.nn.Module,), {})  # type: ignore[attr-defined]
+
+
+_without_torchvision_ops()
+
+from harness import torch_port  # noqa: E402
+from zennit.attribution import Gradient  # noqa: E402
+from zennit.canonizers import SequentialMergeBatchNorm  # noqa: E402
+from zennit.composites import EpsilonPlusFlat, LayerMapComposite, layer_map_base  # noqa: E402
+from zennit.rules import AlphaBeta, Epsilon, ZPlus  # noqa: E402
+from zennit.types import Linear  # noqa: E402
 
 
 def composites() -> dict:
@@ -37,6 +62,7 @@ def composites() -> dict:
     return {
         "composite": EpsilonPlusFlat(canonizers=[SequentialMergeBatchNorm()]),
         "epsilon": everywhere(Epsilon(epsilon=1e-6)),
+        "epsilon=0.25": everywhere(Epsilon(epsilon=0.25)),
         "zplus": everywhere(ZPlus()),
         "alphabeta": everywhere(AlphaBeta(alpha=2.0, beta=1.0)),
     }
