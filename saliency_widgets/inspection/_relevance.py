@@ -116,7 +116,8 @@ class RelevanceLayer(keras.layers.Layer):
         layer: The user's layer (used, never modified).
         rule: For Dense/Conv2D/DepthwiseConv2D, their rule; ``None`` for the others.
         norm: A batch normalisation applied right after ``layer`` and folded into its rule.
-        epsilon: Stabiliser of the proportional split (``Add``, average pooling).
+        epsilon: Stabiliser of the proportional split (``Add``, average pooling): a fixed
+            1e-6 as zennit's ``Norm`` rule, not the ε rule's ε (which damps linear layers).
     """
 
     def __init__(
@@ -238,7 +239,7 @@ def _rebuild(graph: keras.Model, like: object, rules: Rules, raw: bool) -> keras
             if seen_raw:
                 plain.add(id(output))
             return output
-        return RelevanceLayer(layer, None, epsilon=rules.dense.epsilon)(*args, **kwargs)
+        return RelevanceLayer(layer)(*args, **kwargs)
 
     inputs = fresh_inputs(like)
     if raw:

@@ -16,7 +16,9 @@ each layer handing its output's relevance to its inputs by a rule:
 The first layer may also take ``"wsquare"`` (``w²``) or ``"zbox"`` (Montavon et al.'s zᴮ, bounded
 by each image's minimum and maximum). Batch normalisations are folded into the convolution or
 dense layer before them; average pooling and ``Add`` split relevance in proportion to their
-inputs; max pooling routes it to the maximum; activations pass it through. It runs on
+inputs; max pooling routes it to the maximum; activations pass it through (zennit's ``Pass``:
+so on a clipped activation such as MobileNetV2's ReLU6, LRP-0 is not Input × Gradient, whose
+gradient is 0 above the clip; on ReLU networks it is). It runs on
 :func:`saliency_widgets.inspection.relevance_model`, a new model around the user's layers whose
 backward passes are the rules, so one backward pass per class gives the map; layers it has no
 rule for are refused by name and class before anything is traced.
