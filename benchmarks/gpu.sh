@@ -32,7 +32,7 @@ fi
 "$VENV/bin/python" -m pip install --quiet "$TF_SPEC"
 # The project itself without its tensorflow-cpu requirement: the GPU build provides TensorFlow.
 "$VENV/bin/python" -m pip install --quiet --no-deps -e .
-"$VENV/bin/python" -m pip install --quiet "numpy>=1.24" "matplotlib>=3.7" "tqdm>=4.60" "pillow>=9"
+"$VENV/bin/python" -m pip install --quiet "numpy>=1.24" "matplotlib>=3.7" "tqdm>=4.60" "pillow>=9" "scikit-image>=0.22"
 "$VENV/bin/python" -c "import tensorflow as tf; print('GPUs:', tf.config.list_physical_devices('GPU'))"
 
 if [ "${GPU_CONTENDERS:-0}" = "1" ]; then

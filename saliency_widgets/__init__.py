@@ -79,6 +79,10 @@ SHORTCUTS = (
     "scorecam",
     "guided_backprop",
     "guided_gradcam",
+    "guided_integrated_gradients",
+    "blur_integrated_gradients",
+    "xrai",
+    "lrp",
 )
 """Methods reachable as ``sw.<name>(model, x, indices=None, batch_size=32, **options)``: each runs
 the registered method through :func:`explain` with its registered postprocessing (vanilla
@@ -132,6 +136,7 @@ __all__ = [
     "SHORTCUTS",
     "__version__",
     "auto_jit",
+    "blur_integrated_gradients",
     "cam",
     "display",
     "explain",
@@ -141,9 +146,11 @@ __all__ = [
     "gradients",
     "guided_backprop",
     "guided_gradcam",
+    "guided_integrated_gradients",
     "input_x_gradient",
     "inspection",
     "integrated_gradients",
+    "lrp",
     "methods",
     "metrics",
     "partial_explain",
@@ -155,6 +162,7 @@ __all__ = [
     "top_k",
     "utils",
     "vargrad",
+    "xrai",
     "zoo",
 ]
 # ``widget`` and ``SaliencyWidget`` need the optional ``widget`` extra (ipywidgets), so a star

@@ -166,7 +166,14 @@ def explain(
         spec = _inputs.InputSpec(*shape.image())
         units = shape.units()
         image_shape = _image_shape(spec, x)
-        params = spec_of(method).check(params, parameters.Context(target.model, image_shape))
+        method_spec = spec_of(method)
+        params = method_spec.check(params, parameters.Context(target.model, image_shape))
+        xla = method_spec.compiles_with_xla(params)
+        if jit_compile and not xla:
+            raise ValueError(
+                f"jit_compile=True: {method_spec.name} calls host code from its graph (e.g. XRAI's "
+                "scikit-image segmentation), which XLA cannot compile; pass jit_compile=None"
+            )
         if strategy is not None:
             replicas = strategy.num_replicas_in_sync
             batch_size = -(-batch_size // replicas) * replicas
@@ -195,7 +202,7 @@ def explain(
             batch_size=batch_size,
             postprocessing=postprocessing,
             resizing=resizing,
-            jit=auto_jit() if jit_compile is None else bool(jit_compile),
+            jit=xla and (auto_jit() if jit_compile is None else bool(jit_compile)),
             strategy=strategy,
             params=params,
             broadcast=indices is not None and np.ndim(cast(Any, indices)) == 0,

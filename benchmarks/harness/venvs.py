@@ -2,7 +2,9 @@
 
 A section that pip cannot install beside the pinned TensorFlow (its dry run would add a second
 TensorFlow or CUDA wheels) falls back to ``--no-deps`` for the lines marked ``no-deps-fallback``;
-what happened is recorded in the venv's stamp file and in the benchmark results.
+what happened is recorded in the venv's stamp file and in the benchmark results. A line marked
+``cpu-only`` (PyTorch) must resolve to a CPU build: if the dry run would add CUDA wheels, the
+section fails with that reason before anything is downloaded.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pathlib import Path
 
 TENSORFLOWS = ("tensorflow", "tensorflow-cpu", "tensorflow-intel", "tf-nightly", "tf-nightly-cpu")
 STAMP = ".benchmark-install.json"
+MARKERS = ("no-deps", "no-deps-fallback", "cpu-only")
+"""Trailing-comment markers of a requirement line (see ``benchmarks/requirements.txt``)."""
 INSTALL_LOGIC = "2"
 """Part of every section's digest: bumping it re-checks every environment."""
 
@@ -28,7 +32,7 @@ class Requirement:
 
     Attributes:
         line: The pip requirement, without its trailing comment.
-        marker: ``""``, ``"no-deps"`` or ``"no-deps-fallback"``.
+        marker: ``""`` or one of :data:`MARKERS`.
     """
 
     line: str
@@ -83,7 +87,7 @@ def parse_sections(text: str) -> dict[str, list[Requirement]]:
         if current is None:
             raise ValueError(f"line {number}: requirement {requirement!r} outside a section")
         words = comment.split()
-        marker = next((w for w in words if w in ("no-deps", "no-deps-fallback")), "")
+        marker = next((w for w in words if w in MARKERS), "")
         current.append(Requirement(requirement, marker))
     return sections
 
@@ -157,6 +161,19 @@ def _install(python: Path, lines: list[str], *options: str) -> subprocess.Comple
         Path(handle.name).unlink()
 
 
+def _dry_run(
+    python: Path, lines: list[str]
+) -> tuple[subprocess.CompletedProcess | None, list[str]]:
+    """pip's dry run of ``lines``: the process and what it would add that clashes (see
+    :func:`conflicts`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report_path = Path(tmp) / "report.json"
+        dry = _install(python, lines, "--dry-run", "--report", str(report_path))
+        cuda = any("[and-cuda]" in line for line in lines)
+        report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    return dry, conflicts(report, lines, cuda)
+
+
 def ensure(name: str, requirements: list[Requirement], root: Path) -> Install:
     """Creates (or reuses) the virtualenv of one contender and installs its section.
 
@@ -182,17 +199,22 @@ def ensure(name: str, requirements: list[Requirement], root: Path) -> Install:
     normal = [r.line for r in requirements if r.marker != "no-deps"]
     fallback = [r.line for r in requirements if r.marker == "no-deps-fallback"]
     always_no_deps = [r.line for r in requirements if r.marker == "no-deps"]
+    cpu_only = [r.line for r in requirements if r.marker == "cpu-only"]
     status, detail = "installed", ""
-    if fallback:
-        with tempfile.TemporaryDirectory() as tmp:
-            report_path = Path(tmp) / "report.json"
-            dry = _install(python, normal, "--dry-run", "--report", str(report_path))
-            cuda = any("[and-cuda]" in line for line in normal)
-            report = json.loads(report_path.read_text()) if report_path.exists() else {}
-            clash = conflicts(report, normal, cuda)
-        if dry is not None and dry.returncode != 0:
+    if fallback or cpu_only:
+        dry, clash = _dry_run(python, normal)
+        cuda_wheels = [spec for spec in clash if spec.startswith("nvidia-")]
+        if cpu_only and cuda_wheels:
+            detail = (
+                f"{', '.join(cpu_only)} would bring CUDA wheels ({', '.join(cuda_wheels[:3])}); "
+                "this section wants the CPU build: put it where pip finds it first"
+            )
+            result = Install(name, str(python), "failed", detail, wanted)
+            stamp.write_text(json.dumps(asdict(result)))
+            return result
+        if fallback and dry is not None and dry.returncode != 0:
             status, detail = "installed --no-deps", f"pip could not resolve it: {_tail(dry, 2)}"
-        elif clash:
+        elif fallback and clash:
             shown = ", ".join(clash[:3]) + (f" and {len(clash) - 3} more" if len(clash) > 3 else "")
             status = "installed --no-deps"
             detail = f"with its dependencies pip would add {shown} beside the pinned TensorFlow"

@@ -5,6 +5,7 @@
 - :func:`spatial_model` / :func:`spatial_layers`: a model that also returns a spatial layer's
   activations, for CAM methods, wherever the layer sits (nested backbones included).
 - :func:`guided_model`: the same layers with guided back-propagation through every ReLU.
+- :func:`relevance_model`: the same layers with LRP rules as their backward passes.
 
 All results are cached per model object (weakly: a cache never keeps a user's model alive).
 """
@@ -15,15 +16,23 @@ from saliency_widgets.inspection._heads import (
     ExplainedModel,
     explained_model,
 )
+from saliency_widgets.inspection._relevance import Rules, check_layers, relevance_model
+from saliency_widgets.inspection._rules import BODY_RULES, FIRST_RULES, Rule
 from saliency_widgets.inspection._spatial import SpatialModel, spatial_layers, spatial_model
 
 __all__ = [
+    "BODY_RULES",
+    "FIRST_RULES",
     "SQUASHING_ACTIVATIONS",
     "ExplainedModel",
     "PositiveGradientGate",
+    "Rule",
+    "Rules",
     "SpatialModel",
+    "check_layers",
     "explained_model",
     "guided_model",
+    "relevance_model",
     "spatial_layers",
     "spatial_model",
 ]

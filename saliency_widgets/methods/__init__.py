@@ -12,8 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from saliency_widgets import filters
-from saliency_widgets.methods import cams, gradient, integrated, parameters, smooth
-from saliency_widgets.methods.parameters import Context, Parameter, accepted, check_params
+from saliency_widgets.methods import (
+    cams,
+    gradient,
+    integrated,
+    parameters,
+    paths,
+    relevance,
+    smooth,
+    xrai,
+)
+from saliency_widgets.methods.parameters import (
+    Context,
+    Parameter,
+    accepted,
+    check_params,
+    parameters_of,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +41,9 @@ class MethodSpec:
         postprocessing: Default filter applied by the top-level shortcut.
         params: Default keyword parameters for ``function``.
         label: Human-readable label.
+        xla: Whether the method can be compiled with XLA; ``False`` for methods that call host
+            code from the graph (XRAI's segmentation), which the engine then never compiles
+            with ``jit_compile=True``.
     """
 
     name: str
@@ -33,6 +51,26 @@ class MethodSpec:
     postprocessing: Callable | None = filters.absolute_normalize
     params: dict = field(default_factory=dict)
     label: str = ""
+    xla: bool = True
+
+    def compiles_with_xla(self, params: Mapping[str, Any]) -> bool:
+        """Whether XLA can compile the method with these parameters (a wrapped method counts).
+
+        Args:
+            params: The keyword parameters given (``method=`` of a wrapper is looked at).
+
+        Returns:
+            ``False`` when the method, or the method it wraps, runs host code in its graph.
+        """
+        if not self.xla:
+            return False
+        own = {p.name: p.default for p in parameters_of(self.function)[0]}
+        wrapped = params.get("method", own.get("method"))
+        if isinstance(wrapped, str):
+            return get_method(wrapped).compiles_with_xla({})
+        if callable(wrapped):
+            return spec_of(wrapped).compiles_with_xla({})
+        return True
 
     @property
     def parameters(self) -> tuple[Parameter, ...]:
@@ -127,6 +165,28 @@ METHODS: dict[str, MethodSpec] = {
         {"layer": None},
         "Guided Grad-CAM",
     ),
+    "guided_integrated_gradients": MethodSpec(
+        "guided_integrated_gradients",
+        paths.guided_integrated_gradients,
+        filters.absolute_normalize,
+        {"steps": 200, "fraction": 0.25, "max_dist": 0.02},
+        "Guided Integrated Gradients",
+    ),
+    "blur_integrated_gradients": MethodSpec(
+        "blur_integrated_gradients",
+        paths.blur_integrated_gradients,
+        filters.absolute_normalize,
+        {"steps": 100, "max_sigma": 50.0},
+        "Blur IG",
+    ),
+    "xrai": MethodSpec("xrai", xrai.xrai, filters.normalize, {"steps": 100}, "XRAI", xla=False),
+    "lrp": MethodSpec(
+        "lrp",
+        relevance.lrp,
+        filters.absolute_normalize,
+        {"rule": "composite"},
+        "LRP (composite)",
+    ),
 }
 """Registered methods by name. New method families add themselves here."""
 
@@ -174,6 +234,9 @@ __all__ = [
     "gradient",
     "integrated",
     "parameters",
+    "paths",
+    "relevance",
     "smooth",
     "spec_of",
+    "xrai",
 ]

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from saliency_widgets.inspection import FIRST_RULES
 from saliency_widgets.methods.gradient import REDUCTIONS
 from saliency_widgets.methods.integrated import BASELINES
 
@@ -83,6 +84,20 @@ def positive_number(name: str, value: Any, context: Context) -> float:
     """A finite number ``> 0`` (a blur's sigma)."""
     if fraction(name, value, context) <= 0:
         raise ValueError(f"{name} must be a finite number > 0, got {_describe(value)}")
+    return float(value)
+
+
+def unit_fraction(name: str, value: Any, context: Context) -> float:
+    """A number in ``(0, 1]`` (Guided IG's ``fraction`` of features moved at once)."""
+    if fraction(name, value, context) <= 0 or value > 1:
+        raise ValueError(f"{name} must be a number in (0, 1], got {_describe(value)}")
+    return float(value)
+
+
+def unit_interval(name: str, value: Any, context: Context) -> float:
+    """A number in ``[0, 1]`` (Guided IG's ``max_dist``)."""
+    if fraction(name, value, context) > 1:
+        raise ValueError(f"{name} must be a number in [0, 1], got {_describe(value)}")
     return float(value)
 
 
@@ -172,6 +187,18 @@ def spatial_layer(name: str, value: Any, context: Context) -> Any:
     return value
 
 
+def relevance_rule(name: str, value: Any, context: Context) -> Any:
+    """An LRP rule name; with the model known, every layer must have a rule (named if not)."""
+    from saliency_widgets.methods.relevance import RULES
+
+    one_of(*RULES)(name, value, context)
+    if context.model is not None:
+        from saliency_widgets.inspection import check_layers
+
+        check_layers(context.model)
+    return value
+
+
 CHECKS: dict[str, Check] = {
     "samples": positive_int,
     "noise": fraction,
@@ -181,6 +208,17 @@ CHECKS: dict[str, Check] = {
     "step_batch": optional(positive_int),
     "baseline": baseline,
     "blur_sigma": optional(positive_number),
+    "fraction": unit_fraction,
+    "max_dist": unit_interval,
+    "max_sigma": positive_number,
+    "grad_step": positive_number,
+    "sqrt": boolean,
+    "min_pixel_diff": positive_int,
+    "area_threshold": unit_interval,
+    "rule": relevance_rule,
+    "epsilon": positive_number,
+    "beta": fraction,
+    "first_rule": optional(one_of(*FIRST_RULES)),
     "layer": spatial_layer,
     "relu": boolean,
     "top_channels": optional(positive_int),
@@ -189,6 +227,9 @@ CHECKS: dict[str, Check] = {
     "method": method_reference,
 }
 """The one check of each parameter name, shared by every method that takes it."""
+MODEL_CHECKED = ("layer", "rule")
+"""Parameters checked against the model even when left at their default (the default layer
+must exist; every layer must have an LRP rule)."""
 
 
 @dataclass(frozen=True)
@@ -286,9 +327,11 @@ def check_params(
     for name, value in params.items():
         check = CHECKS.get(name)
         checked[name] = check(name, value, context) if check is not None else value
-    layer = (known or {}).get("layer")
-    if layer is not None and "layer" not in params and context.model is not None:
-        spatial_layer("layer", layer.default, context)  # the default layer must exist too
+    if context.model is not None:  # defaults that depend on the model must hold too
+        for name in MODEL_CHECKED:
+            parameter = (known or {}).get(name)
+            if parameter is not None and name not in params:
+                CHECKS[name](name, parameter.default, context)
     return checked
 
 

@@ -19,20 +19,25 @@ take magnitudes); other methods (e.g. Grad-CAM) have their maps averaged as they
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Literal
 
 import keras
 import tensorflow as tf
 
+from saliency_widgets.methods._random import portable_normal, portable_uniform
 from saliency_widgets.methods.gradient import Reduce, gradients, reduce_channels
 
 Statistic = Literal["mean", "variance", "square"]
 MethodLike = Callable[..., tuple[tf.Tensor, tf.Tensor]] | str
 
 
-def _resolve(method: MethodLike) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+def resolve_method(method: MethodLike) -> Callable[..., tuple[tf.Tensor, tf.Tensor]]:
+    """The method function of ``method``, a function or a name in the registry.
+
+    Raises:
+        TypeError: For anything else.
+    """
     if isinstance(method, str):
         from saliency_widgets.methods import get_method  # the registry imports this module
 
@@ -46,63 +51,6 @@ def _takes_reduce(method: Callable) -> bool:
     from saliency_widgets.methods.parameters import parameters_of  # imports this module
 
     return any(parameter.name == "reduce" for parameter in parameters_of(method)[0])
-
-
-def _mix(h: tf.Tensor) -> tf.Tensor:
-    """MurmurHash3's 32-bit finaliser: a bijection of uint32 that mixes every bit."""
-    for shift, factor in ((16, 0x85EBCA6B), (13, 0xC2B2AE35)):
-        h = tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(shift, tf.uint32)))
-        h = h * tf.constant(factor, tf.uint32)
-    return tf.bitwise.bitwise_xor(h, tf.bitwise.right_shift(h, tf.constant(16, tf.uint32)))
-
-
-def portable_uniform(
-    size: int | tf.Tensor, seed: int | tf.Tensor, sample: int | tf.Tensor
-) -> tf.Tensor:
-    """``size`` uniform numbers in ``(0, 1)``, a pure function of ``(seed, sample)``.
-
-    TensorFlow's stateless random ops draw other numbers under XLA than with their plain kernels
-    when the seed is computed at run time (as a loop counter is), and promise no stability across
-    versions. This counter-based generator (a hash of the element's index, the seed and the
-    sample number, in 32-bit integer arithmetic) gives the same numbers everywhere.
-
-    Args:
-        size: Number of values.
-        seed: Seed.
-        sample: Stream number (e.g. the noise sample), so that streams differ.
-
-    Returns:
-        ``(size,)`` float32 values in ``(0, 1)``, 24-bit resolution.
-    """
-    seed = tf.cast(seed, tf.uint32) + tf.constant(0x9E3779B9, tf.uint32)
-    stream = tf.cast(sample, tf.uint32) * tf.constant(0x27D4EB2F, tf.uint32)
-    key = _mix(tf.bitwise.bitwise_xor(_mix(seed), stream))
-    index = tf.cast(tf.range(size), tf.uint32)
-    bits = tf.bitwise.right_shift(_mix(index * tf.constant(0x9E3779B9, tf.uint32) + key), 8)
-    return (tf.cast(bits, tf.float32) + 0.5) * 2.0**-24
-
-
-def portable_normal(
-    shape: tf.Tensor | list, seed: int | tf.Tensor, sample: int | tf.Tensor
-) -> tf.Tensor:
-    """Standard normal numbers shaped ``shape``, a pure function of ``(seed, sample)``.
-
-    Box-Muller on :func:`portable_uniform`: identical (to float rounding) eager, compiled, under
-    XLA and across TensorFlow versions.
-
-    Args:
-        shape: Output shape.
-        seed: Seed.
-        sample: Stream number.
-
-    Returns:
-        float32 values of shape ``shape``.
-    """
-    shape = tf.convert_to_tensor(shape, tf.int32)
-    size = tf.reduce_prod(shape)
-    pairs = tf.reshape(portable_uniform(2 * size, seed, sample), [2, -1])
-    radius = tf.sqrt(-2.0 * tf.math.log(pairs[0]))
-    return tf.reshape(radius * tf.cos((2.0 * math.pi) * pairs[1]), shape)
 
 
 def noise_scale(inputs: tf.Tensor, noise: float) -> tf.Tensor:
@@ -163,7 +111,7 @@ def noisy_statistic(
         raise ValueError(f"samples must be a positive int, got {samples!r}")
     if not noise >= 0:
         raise ValueError(f"noise must be a non-negative fraction of the input range, got {noise}")
-    base = _resolve(method)
+    base = resolve_method(method)
     channels = _takes_reduce(base)
     if channels:
         params = {**params, "reduce": None}
@@ -321,6 +269,7 @@ __all__ = [
     "noisy_statistic",
     "portable_normal",
     "portable_uniform",
+    "resolve_method",
     "smoothgrad",
     "squaregrad",
     "vargrad",

@@ -332,13 +332,37 @@ def test_command_line_defaults_and_errors():
 
 def test_requirements_file_has_one_section_per_contender_venv():
     sections = venvs.parse_sections((BENCHMARKS / "requirements.txt").read_text())
-    wanted = {c.venv for c in config.CONTENDERS.values()} - {"project"}
+    # pytorch-grad-cam: the reference of benchmarks/method_agreement.py (the bundled model ported);
+    # zennit: the reference of benchmarks/agreement/lrp.py (the same port).
+    references = {"pytorch-grad-cam", "zennit"}
+    wanted = ({c.venv for c in config.CONTENDERS.values()} | references) - {"project"}
     assert set(sections) == wanted
     for requirements in sections.values():
         assert "tensorflow-cpu==2.21.0" in [r.line for r in requirements]
     markers = {r.line: r.marker for r in sections["xplique"]}
     assert markers["xplique==2.0.2"] == "no-deps-fallback"
     assert markers["tf-keras==2.21.0"] == "no-deps"
+    torch = {r.line: r.marker for r in sections["pytorch-grad-cam"]}
+    assert torch["torch==2.13.0"] == "cpu-only"
+
+
+def test_a_cpu_only_line_that_would_bring_cuda_fails_before_installing(tmp_path, monkeypatch):
+    python = venvs.python_of(tmp_path / "torchy")
+    python.parent.mkdir(parents=True)
+    python.touch()  # an existing virtualenv: nothing is created
+    installs = []
+    monkeypatch.setattr(
+        venvs, "_dry_run", lambda python, lines: (None, ["nvidia-cublas-cu12==12.9"])
+    )
+    monkeypatch.setattr(venvs, "_install", lambda *args: installs.append(args))
+    requirements = venvs.parse_sections("# [torchy]\ntorch==2.13.0  # cpu-only\n")["torchy"]
+    result = venvs.ensure("torchy", requirements, tmp_path)
+    assert result.status == "failed" and installs == []
+    assert "torch==2.13.0 would bring CUDA wheels (nvidia-cublas-cu12==12.9)" in result.detail
+    # A CPU build resolves without CUDA wheels: the section installs.
+    monkeypatch.setattr(venvs, "_dry_run", lambda python, lines: (None, []))
+    assert venvs.ensure("torchy", requirements, tmp_path).status == "installed"
+    assert installs and installs[0][1] == ["torch==2.13.0"]
 
 
 def test_parse_sections_errors():

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from builders import small_cnn
+from builders import small_cnn, smooth_cnn
 from bundled_shapes import shapes_batch, shapes_model
 from scipy import ndimage
 
@@ -42,17 +42,6 @@ def test_linear_model_attributions_are_exact():
             np.testing.assert_allclose(ixg[b, ..., k], x[b] * grid[..., c], atol=1e-6)
     _, summed = gradient.input_x_gradient(model, x, indices)  # default reduce="sum"
     np.testing.assert_allclose(summed, np.asarray(ixg).sum(axis=3), rtol=1e-5, atol=1e-6)
-
-
-def smooth_cnn() -> keras.Model:
-    """tanh, average pooling and softplus: the path integral is smooth and converges fast."""
-    keras.utils.set_random_seed(3)
-    inputs = keras.Input((12, 12, 3))
-    h = keras.layers.Conv2D(6, 3, activation="tanh", padding="same")(inputs)
-    h = keras.layers.AveragePooling2D(2)(h)
-    h = keras.layers.Conv2D(8, 3, activation="softplus")(h)
-    h = keras.layers.Flatten()(h)
-    return keras.Model(inputs, keras.layers.Dense(5)(h))
 
 
 @pytest.mark.parametrize("baseline", ["zeros", "blurred", "uniform", "array"])
