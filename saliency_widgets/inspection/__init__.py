@@ -4,6 +4,7 @@
   output has a softmax or sigmoid (the user's model is left as it was).
 - :func:`spatial_model` / :func:`spatial_layers`: a model that also returns a spatial layer's
   activations, for CAM methods, wherever the layer sits (nested backbones included).
+- :func:`head_model`: the layers after a spatial layer, fed replaced activations (Ablation-CAM).
 - :func:`guided_model`: the same layers with guided back-propagation through every ReLU.
 
 All results are cached per model object (weakly: a cache never keeps a user's model alive).
@@ -15,15 +16,23 @@ from saliency_widgets.inspection._heads import (
     ExplainedModel,
     explained_model,
 )
-from saliency_widgets.inspection._spatial import SpatialModel, spatial_layers, spatial_model
+from saliency_widgets.inspection._spatial import (
+    HeadModel,
+    SpatialModel,
+    head_model,
+    spatial_layers,
+    spatial_model,
+)
 
 __all__ = [
     "SQUASHING_ACTIVATIONS",
     "ExplainedModel",
+    "HeadModel",
     "PositiveGradientGate",
     "SpatialModel",
     "explained_model",
     "guided_model",
+    "head_model",
     "spatial_layers",
     "spatial_model",
 ]
