@@ -42,39 +42,6 @@ IMPORTS = {"tf-keras-vis": "tf_keras_vis", "xplique": "xplique", "pair-saliency"
 WORKER_TIMEOUT_S = 1800
 
 
-def _environments(
-    names: list[str], install: bool, root: Path, requirements: Path
-) -> dict[str, dict]:
-    """Install (or find) each contender virtualenv; returns its status and interpreter."""
-    sections = venvs.parse_sections(requirements.read_text())
-    out: dict[str, dict] = {
-        "project": {"status": "installed", "python": sys.executable, "detail": "this process"}
-    }
-    for name in names:
-        if install:
-            tqdm.write(f"environment {name}: checking/installing (first time takes minutes)")
-            env = asdict(venvs.ensure(name, sections[name], root))
-        else:
-            python = venvs.python_of(root / name)
-            stamp = root / name / venvs.STAMP
-            if stamp.exists():
-                env = json.loads(stamp.read_text())
-            elif python.exists():
-                env = {"status": "installed", "python": str(python), "detail": "not stamped"}
-            else:
-                env = {
-                    "status": "not-installed",
-                    "python": str(python),
-                    "detail": "run without --quick",
-                }
-        if env["status"] != "not-installed" and name in IMPORTS:
-            error = venvs.check_import(Path(env["python"]), IMPORTS[name])
-            if error:
-                env["status"], env["detail"] = "failed", f"import {IMPORTS[name]}: {error}"
-        out[name] = env
-    return out
-
-
 def _run(command: list[str], log: Path, timeout: float) -> int:
     """Runs a worker, echoing its progress lines (stdout) and logging its stderr."""
     with log.open("w") as err:
@@ -214,8 +181,8 @@ def main(argv: list[str] | None = None) -> dict:
     needed = sorted({c.venv for c in contenders} - {"project"})
     requirements = Path(os.environ.get("BENCHMARK_REQUIREMENTS", HERE / "requirements.txt"))
     venv_root = Path(os.environ.get("BENCHMARK_VENVS", HERE / ".venvs"))
-    environments = _environments(
-        needed, not (args.quick or args.no_install), venv_root, requirements
+    environments = venvs.environments(
+        needed, not (args.quick or args.no_install), venv_root, requirements, IMPORTS
     )
     records: list[dict] = []
     models_info: dict[str, dict] = {}
