@@ -37,7 +37,12 @@ from harness.models import MODELS  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 WORKER = HERE / "harness" / "worker.py"
-IMPORTS = {"tf-keras-vis": "tf_keras_vis", "xplique": "xplique", "pair-saliency": "saliency.core"}
+IMPORTS = {
+    "tf-keras-vis": "tf_keras_vis",
+    "xplique": "xplique",
+    "pair-saliency": "saliency.core",
+    "pytorch-grad-cam": "torch",  # pytorch_grad_cam needs harness.torch_port's import
+}
 """The module whose import proves a contender's environment works."""
 WORKER_TIMEOUT_S = 1800
 
@@ -155,7 +160,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.contenders = args.contenders.split(",") if args.contenders else list(default_contenders)
     if config.REFERENCE not in args.contenders:
         args.contenders.insert(0, config.REFERENCE)
-    args.cases = args.cases.split(",") if args.cases else list(config.CASES)
+    default_cases = config.QUICK_CASES if args.quick else tuple(config.CASES)
+    args.cases = args.cases.split(",") if args.cases else list(default_cases)
     args.name = args.name or ("quick" if args.quick else "latest")
     if args.out is None:
         quick_out = Path(tempfile.gettempdir()) / "saliency-widgets-benchmarks"
