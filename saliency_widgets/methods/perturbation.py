@@ -217,7 +217,7 @@ def rise_masks(
     def one(number: tf.Tensor) -> tf.Tensor:
         return portable_uniform(draws, seed, number)
 
-    uniform = tf.map_fn(one, numbers, fn_output_signature=tf.float32)  # (n, draws)
+    uniform = tf.vectorized_map(one, numbers)  # (n, draws), one stream per mask
     grid = tf.reshape(tf.cast(uniform[:, :-2] < probability, tf.float32), [-1, rows, columns])
     smooth = tf.einsum(  # (n, rows·cell, columns·cell)
         "yr,nrc,xc->nyx", _upsampling(rows, cell), grid, _upsampling(columns, cell)
