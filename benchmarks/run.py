@@ -37,42 +37,14 @@ from harness.models import MODELS  # noqa: E402
 from tqdm.auto import tqdm  # noqa: E402
 
 WORKER = HERE / "harness" / "worker.py"
-IMPORTS = {"tf-keras-vis": "tf_keras_vis", "xplique": "xplique", "pair-saliency": "saliency.core"}
+IMPORTS = {
+    "tf-keras-vis": "tf_keras_vis",
+    "xplique": "xplique",
+    "pair-saliency": "saliency.core",
+    "pytorch-grad-cam": "torch",  # pytorch_grad_cam needs harness.torch_port's import
+}
 """The module whose import proves a contender's environment works."""
 WORKER_TIMEOUT_S = 1800
-
-
-def _environments(
-    names: list[str], install: bool, root: Path, requirements: Path
-) -> dict[str, dict]:
-    """Install (or find) each contender virtualenv; returns its status and interpreter."""
-    sections = venvs.parse_sections(requirements.read_text())
-    out: dict[str, dict] = {
-        "project": {"status": "installed", "python": sys.executable, "detail": "this process"}
-    }
-    for name in names:
-        if install:
-            tqdm.write(f"environment {name}: checking/installing (first time takes minutes)")
-            env = asdict(venvs.ensure(name, sections[name], root))
-        else:
-            python = venvs.python_of(root / name)
-            stamp = root / name / venvs.STAMP
-            if stamp.exists():
-                env = json.loads(stamp.read_text())
-            elif python.exists():
-                env = {"status": "installed", "python": str(python), "detail": "not stamped"}
-            else:
-                env = {
-                    "status": "not-installed",
-                    "python": str(python),
-                    "detail": "run without --quick",
-                }
-        if env["status"] != "not-installed" and name in IMPORTS:
-            error = venvs.check_import(Path(env["python"]), IMPORTS[name])
-            if error:
-                env["status"], env["detail"] = "failed", f"import {IMPORTS[name]}: {error}"
-        out[name] = env
-    return out
 
 
 def _run(command: list[str], log: Path, timeout: float) -> int:
@@ -188,7 +160,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.contenders = args.contenders.split(",") if args.contenders else list(default_contenders)
     if config.REFERENCE not in args.contenders:
         args.contenders.insert(0, config.REFERENCE)
-    args.cases = args.cases.split(",") if args.cases else list(config.CASES)
+    default_cases = config.QUICK_CASES if args.quick else tuple(config.CASES)
+    args.cases = args.cases.split(",") if args.cases else list(default_cases)
     args.name = args.name or ("quick" if args.quick else "latest")
     if args.out is None:
         quick_out = Path(tempfile.gettempdir()) / "saliency-widgets-benchmarks"
@@ -214,8 +187,8 @@ def main(argv: list[str] | None = None) -> dict:
     needed = sorted({c.venv for c in contenders} - {"project"})
     requirements = Path(os.environ.get("BENCHMARK_REQUIREMENTS", HERE / "requirements.txt"))
     venv_root = Path(os.environ.get("BENCHMARK_VENVS", HERE / ".venvs"))
-    environments = _environments(
-        needed, not (args.quick or args.no_install), venv_root, requirements
+    environments = venvs.environments(
+        needed, not (args.quick or args.no_install), venv_root, requirements, IMPORTS
     )
     records: list[dict] = []
     models_info: dict[str, dict] = {}

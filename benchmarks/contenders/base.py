@@ -75,6 +75,22 @@ class Adapter:
         """
         raise Unsupported("no SmoothGrad")
 
+    def method(
+        self, name: str, x: np.ndarray, top1: np.ndarray, params: dict[str, Any]
+    ) -> np.ndarray:
+        """Maps of one of the methods of :data:`harness.config.METHOD_CASES`.
+
+        Args:
+            name: The method (our registry's name: ``"layercam"``, ``"rise"`` …).
+            x: ``(N, H, W, C)`` images.
+            top1: ``(N,)`` classes.
+            params: The case's parameters (window, number of masks …), for every contender.
+
+        Returns:
+            ``(N, 1, h, w)`` maps.
+        """
+        raise Unsupported(f"no {name}")
+
     def stream(self, x: np.ndarray, top1: np.ndarray, batch: int, deadline: float) -> np.ndarray:
         """Maps of a stream of images, a batch at a time, as the library's users would do it.
 

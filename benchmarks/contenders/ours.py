@@ -1,4 +1,4 @@
-"""saliency_widgets itself, as a user calls it (``sw.gradients``, ``sw.smoothgrad``).
+"""saliency_widgets itself, as a user calls it (``sw.gradients``, ``sw.smoothgrad``, ``sw.rise`` …).
 
 The model given is the softmax-headed one: removing the head is the engine's job and is timed.
 SmoothGrad's ``noise`` is, as for tf-keras-vis and PAIR, a fraction of each image's value range.
@@ -67,6 +67,14 @@ class Adapter(BaseAdapter):
             batch_size=len(x),
             jit_compile=self.jit,
             verbose=False,
+        )
+        return np.moveaxis(maps, -1, 1)
+
+    def method(
+        self, name: str, x: np.ndarray, top1: np.ndarray, params: dict[str, Any]
+    ) -> np.ndarray:
+        _, maps = getattr(sw, name)(
+            self.model, x, top1, batch_size=len(x), jit_compile=self.jit, verbose=False, **params
         )
         return np.moveaxis(maps, -1, 1)
 

@@ -3,7 +3,9 @@
 Xplique asks for a model without softmax: it gets the linear-head model, one-hot targets and
 ``batch_size`` equal to the benchmark's batch (so it holds as many images in memory as we do).
 K classes per image means K calls. SmoothGrad keeps channels (``reducer=None``) and its noise is
-absolute, so it gets ``spread × (max − min)`` of the batch.
+absolute, so it gets ``spread × (max − min)`` of the batch. ``Occlusion`` and ``Rise`` (7 × 7
+grid, as ours by default) take the case's window and number of masks, and 256 perturbed images
+per model call (ours: a 64 MiB budget of copies, about 170 masks × 8 images for the bundled model).
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from xplique.attributions import Saliency, SmoothGrad
+from xplique.attributions import Occlusion, Rise, Saliency, SmoothGrad
 
 from contenders.base import Adapter as BaseAdapter
+from contenders.base import Unsupported
+
+PERTURBED_BATCH = 256
 
 
 def _layout(maps: Any) -> np.ndarray:
@@ -55,4 +60,22 @@ class Adapter(BaseAdapter):
         explainer = self._explainer(
             "smoothgrad", len(x), nb_samples=samples, noise=sigma, reducer=None
         )
+        return _layout(explainer.explain(x, self._targets(top1)))
+
+    def method(
+        self, name: str, x: np.ndarray, top1: np.ndarray, params: dict[str, Any]
+    ) -> np.ndarray:
+        if name == "occlusion":
+            explainer = Occlusion(
+                self.logits_model,
+                batch_size=PERTURBED_BATCH,
+                patch_size=params["window"],
+                patch_stride=params["stride"],
+            )
+        elif name == "rise":
+            explainer = Rise(
+                self.logits_model, batch_size=PERTURBED_BATCH, nb_samples=params["samples"]
+            )
+        else:
+            raise Unsupported(f"Xplique has no {name}")
         return _layout(explainer.explain(x, self._targets(top1)))

@@ -9,11 +9,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-CASES: dict[str, str] = {
+GRADIENT_CASES: dict[str, str] = {
     "vanilla": "vanilla gradient, top-1 class, one batch",
     "classes": "vanilla gradient, K classes per image, one batch",
     "smoothgrad": "SmoothGrad, n noisy samples per image, one batch",
     "stream": "vanilla top-1 over a stream of images, in batches (throughput)",
+}
+"""The gradient cases (the speed goals are stated on these)."""
+
+METHOD_CASES: dict[str, dict] = {
+    "layercam": {},
+    "hirescam": {},
+    "xgradcam": {},
+    "eigencam": {},
+    "ablationcam": {},
+    "scorecam": {},
+    "occlusion": {"window": 8, "stride": 4},
+    "rise": {"samples": 500},
+}
+"""One case per method that peers ship: top-1 class, one batch of ``Sizes.method_batch``
+images, the model's default CAM layer, these parameters (the same for every contender)."""
+
+CASES: dict[str, str] = {
+    **GRADIENT_CASES,
+    **{
+        name: f"{name}, top-1 class, one batch"
+        + (f" ({', '.join(f'{k}={v}' for k, v in params.items())})" if params else "")
+        for name, params in METHOD_CASES.items()
+    },
 }
 """Benchmark cases, in the order they run in each process."""
 
@@ -49,6 +72,13 @@ CONTENDERS: dict[str, Contender] = {
         Contender("tf-keras-vis", "tf-keras-vis", "tf_keras_vis", "", "tf-keras-vis Saliency"),
         Contender("xplique", "xplique", "xplique", "", "Xplique Saliency / SmoothGrad"),
         Contender("pair-saliency", "pair-saliency", "pair_saliency", "", "PAIR saliency (TF)"),
+        Contender(
+            "pytorch-grad-cam",
+            "pytorch-grad-cam",
+            "grad_cam_torch",
+            "",
+            "pytorch-grad-cam on the bundled model ported to PyTorch (CPU)",
+        ),
     )
 }
 """Every contender, ours first; ``ours-auto`` is the reference for map differences."""
@@ -70,6 +100,8 @@ class Sizes:
             that a contender 50× slower than the rest cannot take the whole run.
         stream_budget_s: A contender that streams image by image stops after this many seconds;
             its throughput is measured on the images it did.
+        method_batch: Images per batch in the method cases (perturbation methods run hundreds
+            of forward passes per image).
     """
 
     batch: int
@@ -79,6 +111,7 @@ class Sizes:
     repeats: int = 5
     budget_s: float = 60.0
     stream_budget_s: float = 20.0
+    method_batch: int = 8
 
 
 SIZES: dict[str, dict[str, Sizes]] = {
@@ -96,7 +129,13 @@ SIZES: dict[str, dict[str, Sizes]] = {
     },
     "quick": {
         "shapes": Sizes(
-            batch=8, samples=4, stream=64, repeats=5, budget_s=3.0, stream_budget_s=3.0
+            batch=8,
+            samples=4,
+            stream=64,
+            repeats=5,
+            budget_s=3.0,
+            stream_budget_s=3.0,
+            method_batch=2,
         ),
     },
 }
@@ -152,6 +191,25 @@ SKIPS: dict[str, tuple[Skip, ...]] = {
             ("smoothgrad",),
             "cpu plan: 16 × 8 ResNet50V2 gradients per call do not fit the run's time on 2 cores",
         ),
+        Skip(
+            _BIG,
+            ("*",),
+            tuple(METHOD_CASES),
+            "cpu plan: the method cases run on the bundled model (perturbation methods cost "
+            "hundreds of forward passes per image)",
+        ),
+        Skip(
+            ("*",),
+            ("ours-jit", "ours-nojit", "tape-eager", "tape-function"),
+            tuple(METHOD_CASES),
+            "cpu plan: the method cases compare ours (jit auto) with the peers that ship them",
+        ),
+        Skip(
+            ("*",),
+            ("pytorch-grad-cam",),
+            tuple(GRADIENT_CASES),
+            "pytorch-grad-cam has no gradient saliency",
+        ),
     ),
 }
 """Per plan, what is left out to fit the time; the ``issue`` plan (GPU) runs everything."""
@@ -177,6 +235,8 @@ def skip_reason(plan: str, model: str, contender: str, case: str) -> str | None:
 
 QUICK_CONTENDERS = ("ours-auto", "tf-keras-vis", "xplique", "pair-saliency")
 """Contenders of the smoke check (the ones whose virtualenvs exist; nothing is installed)."""
+QUICK_CASES = tuple(GRADIENT_CASES)
+"""Cases of the smoke check (the method cases take minutes)."""
 
 
 def sizes_for(plan: str, model: str, **overrides: int | float) -> Sizes:

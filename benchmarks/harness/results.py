@@ -10,7 +10,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 
-from harness.config import CASES, CONTENDERS, REFERENCE
+from harness.config import CASES, CONTENDERS, GRADIENT_CASES, REFERENCE
 
 SCHEMA_VERSION = 1
 
@@ -244,7 +244,7 @@ def goals(
         else:
             out.append(_goal(name, "n/a", smooth["note"] if smooth else "not measured"))
 
-        for case in CASES:
+        for case in GRADIENT_CASES:
             ours = find(records, model, REFERENCE, case)
             other = find(records, model, "tf-keras-vis", case)
             name = f"{model}: {case} ≥ 2× faster than tf-keras-vis"
@@ -256,7 +256,7 @@ def goals(
 
         faster = []
         compared = 0
-        for case in CASES:
+        for case in GRADIENT_CASES:
             ours = find(records, model, REFERENCE, case)
             for contender in CONTENDERS:
                 if contender.startswith("ours"):
@@ -320,9 +320,15 @@ def summary_table(records: Sequence[dict], model: str) -> list[list[str]]:
     contenders = [
         c for c in CONTENDERS if any(r["contender"] == c and r["model"] == model for r in records)
     ]
-    rows = [["contender", *CASES]]
+    # The gradient cases always, the method cases when they were run on this model.
+    cases = [
+        case
+        for case in CASES
+        if case in GRADIENT_CASES or any(r["case"] == case and r["model"] == model for r in records)
+    ]
+    rows = [["contender", *cases]]
     for name in contenders:
-        rows.append([name, *(_cell(find(records, model, name, case)) for case in CASES)])
+        rows.append([name, *(_cell(find(records, model, name, case)) for case in cases)])
     return rows
 
 

@@ -231,3 +231,40 @@ def load_ported(path: str, x: np.ndarray) -> tuple[Any, Any, float]:
     model = models.load(path)
     ported = port(model)
     return model, ported, check_logits(model, ported, x)
+
+
+_SCHEMAS: list[Any] = []
+"""Operator schemas declared for torchvision (a ``torch.library.Library`` must stay alive)."""
+
+
+def import_pytorch_grad_cam() -> Any:
+    """Imports pytorch-grad-cam beside the CPU build of PyTorch.
+
+    PyPI's torchvision (0.28, the one for torch 2.13) is a CUDA build: next to the CPU torch its
+    C operators cannot load (``libc10_cuda.so`` is missing), and ``import torchvision`` then fails
+    registering fake kernels for two of them (``operator torchvision::nms does not exist``).
+    pytorch-grad-cam imports torchvision only for ``torchvision.transforms``, which needs no C
+    operator: declaring the two schemas lets the Python part import. Nothing declared here is
+    ever called.
+
+    Returns:
+        The ``pytorch_grad_cam`` module.
+    """
+    import sys
+
+    import torch
+
+    try:
+        import torchvision  # noqa: F401
+    except RuntimeError as error:
+        if "torchvision::" not in str(error):
+            raise
+        for name in [m for m in sys.modules if m == "torchvision" or m.startswith("torchvision.")]:
+            del sys.modules[name]
+        library = torch.library.Library("torchvision", "DEF")
+        for op in ("nms", "qnms"):
+            library.define(f"{op}(Tensor dets, Tensor scores, float iou_threshold) -> Tensor")
+        _SCHEMAS.append(library)
+    import pytorch_grad_cam
+
+    return pytorch_grad_cam

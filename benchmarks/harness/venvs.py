@@ -241,3 +241,48 @@ def check_import(python: Path, module: str) -> str:
         return ""
     lines = [line for line in process.stderr.splitlines() if line.strip()]
     return lines[-1] if lines else f"import {module} failed"
+
+
+def environments(
+    names: Sequence[str],
+    install: bool,
+    root: Path,
+    requirements: Path,
+    imports: dict[str, str] | None = None,
+) -> dict[str, dict]:
+    """Installs (or finds) each named virtualenv; returns its status and interpreter.
+
+    Args:
+        names: Sections of ``requirements`` (``"project"`` is always present: this interpreter).
+        install: Install missing or changed sections (else report them ``not-installed``).
+        root: Folder of the virtualenvs.
+        requirements: The requirements file.
+        imports: Per section, a module whose import proves the environment works.
+
+    Returns:
+        Per name, ``{"status", "python", "detail"}``.
+    """
+    sections = parse_sections(requirements.read_text())
+    out: dict[str, dict] = {
+        "project": {"status": "installed", "python": sys.executable, "detail": "this process"}
+    }
+    for name in names:
+        if install:
+            print(f"environment {name}: checking/installing (first time takes minutes)", flush=True)
+            env = asdict(ensure(name, sections[name], root))
+        else:
+            python = python_of(root / name)
+            stamp = root / name / STAMP
+            if stamp.exists():
+                env = json.loads(stamp.read_text())
+            elif python.exists():
+                env = {"status": "installed", "python": str(python), "detail": "not stamped"}
+            else:
+                env = {"status": "not-installed", "python": str(python), "detail": "not installed"}
+        module = (imports or {}).get(name)
+        if env["status"] != "not-installed" and module:
+            error = check_import(Path(env["python"]), module)
+            if error:
+                env["status"], env["detail"] = "failed", f"import {module}: {error}"
+        out[name] = env
+    return out

@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np
 
 from harness import results
+from harness.config import METHOD_CASES
 from harness.timing import measure, measure_paired, peak_rss_mib, reset_peak_rss
 
 SPREAD = 0.15
@@ -64,6 +65,10 @@ def _case(adapter, case: str, x, topk, sizes: dict):
         return (lambda: adapter.classes(xb, block)), batch * k
     if case == "smoothgrad":
         return (lambda: adapter.smoothgrad(xb, top1, sizes["samples"], SPREAD)), batch
+    if case in METHOD_CASES:
+        count = sizes["method_batch"]
+        xm, tm = x[:count], topk[:count, 0]
+        return (lambda: adapter.method(case, xm, tm, METHOD_CASES[case])), count
     raise ValueError(f"unknown case {case!r}")
 
 

@@ -4,6 +4,7 @@
   output has a softmax or sigmoid (the user's model is left as it was).
 - :func:`spatial_model` / :func:`spatial_layers`: a model that also returns a spatial layer's
   activations, for CAM methods, wherever the layer sits (nested backbones included).
+- :func:`head_model`: the layers after a spatial layer, fed replaced activations (Ablation-CAM).
 - :func:`guided_model`: the same layers with guided back-propagation through every ReLU.
 - :func:`relevance_model`: the same layers with LRP rules as their backward passes.
 
@@ -18,13 +19,20 @@ from saliency_widgets.inspection._heads import (
 )
 from saliency_widgets.inspection._relevance import Rules, check_layers, relevance_model
 from saliency_widgets.inspection._rules import BODY_RULES, FIRST_RULES, Rule
-from saliency_widgets.inspection._spatial import SpatialModel, spatial_layers, spatial_model
+from saliency_widgets.inspection._spatial import (
+    HeadModel,
+    SpatialModel,
+    head_model,
+    spatial_layers,
+    spatial_model,
+)
 
 __all__ = [
     "BODY_RULES",
     "FIRST_RULES",
     "SQUASHING_ACTIVATIONS",
     "ExplainedModel",
+    "HeadModel",
     "PositiveGradientGate",
     "Rule",
     "Rules",
@@ -32,6 +40,7 @@ __all__ = [
     "check_layers",
     "explained_model",
     "guided_model",
+    "head_model",
     "relevance_model",
     "spatial_layers",
     "spatial_model",

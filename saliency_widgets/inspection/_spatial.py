@@ -229,3 +229,115 @@ def spatial_model(model: keras.Model, layer: str | keras.Layer | None = None) ->
     result = SpatialModel(two, chosen.layer, chosen.path)
     per_model[key] = result
     return result
+
+
+@dataclass(frozen=True)
+class HeadModel:
+    """The part of a model after a spatial layer, fed a replacement for the layer's activations.
+
+    Attributes:
+        model: A new model ``activations -> outputs`` computing the outputs from given
+            ``(B, h, w, c)`` activations of the layer instead of its own; when a layer after
+            the cut also reads a tensor computed before it (a skip connection around the
+            layer), ``[inputs, activations] -> outputs``, recomputing that part from the inputs.
+        takes_inputs: Whether ``model`` needs the inputs as well (the second form).
+        layer: The layer whose activations are replaced.
+        path: Its path, as in :class:`SpatialModel`.
+    """
+
+    model: keras.Model
+    takes_inputs: bool
+    layer: keras.Layer
+    path: str
+
+
+def _replacing_model(
+    graph: keras.Model, like: object, chain: tuple, target: keras.Layer
+) -> tuple[keras.Model, bool]:
+    """``graph`` from ``target``'s activations to its outputs (see :class:`HeadModel`).
+
+    The rebuilt graph passes the activation through a new ``Identity`` layer, the cut, and the
+    head is the model from the cut's tensor (a Keras 3 model may start at an intermediate
+    tensor: only what lies after it runs). A nested model on the way (``chain``) is replaced by
+    its exposing model (for the activation, so the cut stays connected to the inputs) followed
+    by its own head, built the same way. The images are an input only when the head reads them.
+    """
+    cut: list = []
+    child = chain[0] if chain else None
+
+    def call(layer: keras.Layer, *args: object, **kwargs: object) -> object:
+        if child is not None and layer is child:
+            activation, _ = _exposing_model(child, args[0], chain[1:], target)(*args, **kwargs)
+            cut.append(keras.layers.Identity()(activation))
+            head, takes_inputs = _replacing_model(child, args[0], chain[1:], target)
+            return head([args[0], cut[-1]] if takes_inputs else cut[-1], **kwargs)
+        output = layer(*args, **kwargs)
+        if layer is target:
+            cut.append(keras.layers.Identity()(output))
+            return cut[-1]
+        return output
+
+    inputs = fresh_inputs(like)
+    outputs = rebuild(graph, inputs, call)
+    # A model cannot output its own input tensor: the layer's activation itself as an output
+    # (a backbone ending at the layer) goes through one more identity.
+    if isinstance(outputs, list):
+        outputs = [keras.layers.Identity()(o) if o is cut[-1] else o for o in outputs]
+    elif outputs is cut[-1]:
+        outputs = keras.layers.Identity()(outputs)
+    try:
+        return keras.Model(cut[-1], outputs), False
+    except ValueError:  # "not connected": the head also reads tensors from before the cut
+        return keras.Model([inputs, cut[-1]], outputs), True
+
+
+_HEADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def head_model(model: keras.Model, layer: str | keras.Layer | None = None) -> HeadModel:
+    """A new model computing the outputs from replaced activations of a spatial layer.
+
+    What perturbation CAMs need (Ablation-CAM zeroes one channel of the activations at a time
+    and asks what the outputs become): only the layers after the cut run, so all the ablations
+    of a batch cost forward passes of the head, not of the whole model. The layer is chosen as
+    by :func:`spatial_model` (nested backbones included); layers are reused, never copied or
+    modified. Cached per model, and built outside any ``tf.function`` being traced.
+
+    Args:
+        model: A functional or Sequential model with one output.
+        layer: As for :func:`spatial_model`.
+
+    Returns:
+        A :class:`HeadModel`.
+
+    Raises:
+        ValueError: As :func:`spatial_model` does, and for a layer called more than once (a
+            shared layer has no single activation to replace).
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
+        ...                           keras.layers.GlobalAveragePooling2D(),
+        ...                           keras.layers.Dense(2)])
+        >>> head = head_model(model)
+        >>> head.takes_inputs, tuple(head.model.inputs[0].shape)
+        (False, (None, 6, 6, 4))
+    """
+    key = layer if isinstance(layer, str | None) else id(layer)
+    per_model = _HEADS.setdefault(model, {})
+    if key in per_model:
+        return per_model[key]
+    chosen_path = spatial_model(model, layer).path  # the same checks and the same layer
+    calls = _layer_calls(model)
+    chosen = next(c for c in calls if c.path == chosen_path)
+    count = sum(1 for c in calls if c.layer is chosen.layer)
+    if count > 1:
+        raise ValueError(
+            f"layer {chosen.path!r} is called {count} times; its activations can only be "
+            "replaced in a layer called once"
+        )
+    with tf.init_scope():
+        head, takes_inputs = _replacing_model(model, inputs_of(model), chosen.chain, chosen.layer)
+    result = HeadModel(head, takes_inputs, chosen.layer, chosen.path)
+    per_model[key] = result
+    return result

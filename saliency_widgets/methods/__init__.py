@@ -14,10 +14,12 @@ from typing import Any
 from saliency_widgets import filters
 from saliency_widgets.methods import (
     cams,
+    forward_cams,
     gradient,
     integrated,
     parameters,
     paths,
+    perturbation,
     relevance,
     smooth,
     xrai,
@@ -144,12 +146,35 @@ METHODS: dict[str, MethodSpec] = {
     "gradcampp": MethodSpec(
         "gradcampp", cams.gradcampp, filters.normalize, {"layer": None}, "Grad-CAM++"
     ),
+    "hirescam": MethodSpec(
+        "hirescam", cams.hirescam, filters.normalize, {"layer": None}, "HiResCAM"
+    ),
+    "xgradcam": MethodSpec(
+        "xgradcam", cams.xgradcam, filters.normalize, {"layer": None}, "XGrad-CAM"
+    ),
+    "layercam": MethodSpec(
+        "layercam", cams.layercam, filters.normalize, {"layer": None}, "LayerCAM"
+    ),
     "scorecam": MethodSpec(
         "scorecam",
-        cams.scorecam,
+        forward_cams.scorecam,
         filters.normalize,
         {"layer": None, "top_channels": None},
         "Score-CAM",
+    ),
+    "ablationcam": MethodSpec(
+        "ablationcam",
+        forward_cams.ablationcam,
+        filters.normalize,
+        {"layer": None, "channel_batch": None},
+        "Ablation-CAM",
+    ),
+    "eigencam": MethodSpec(
+        "eigencam",
+        forward_cams.eigencam,
+        filters.normalize,
+        {"layer": None, "center": False},
+        "Eigen-CAM",
     ),
     "guided_backprop": MethodSpec(
         "guided_backprop",
@@ -186,6 +211,20 @@ METHODS: dict[str, MethodSpec] = {
         filters.absolute_normalize,
         {"rule": "composite"},
         "LRP (composite)",
+    ),
+    "occlusion": MethodSpec(
+        "occlusion",
+        perturbation.occlusion,
+        filters.normalize,
+        {"window": None, "stride": None, "fill": 0.0},
+        "Occlusion",
+    ),
+    "rise": MethodSpec(
+        "rise",
+        perturbation.rise,
+        filters.normalize,
+        {"samples": 2000, "cell": None, "probability": 0.5, "seed": 0},
+        "RISE",
     ),
 }
 """Registered methods by name. New method families add themselves here."""
@@ -230,11 +269,13 @@ __all__ = [
     "METHODS",
     "MethodSpec",
     "cams",
+    "forward_cams",
     "get_method",
     "gradient",
     "integrated",
     "parameters",
     "paths",
+    "perturbation",
     "relevance",
     "smooth",
     "spec_of",

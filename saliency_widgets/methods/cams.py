@@ -1,83 +1,33 @@
-"""Class activation maps: CAM, Grad-CAM, Grad-CAM++, Score-CAM and Guided Grad-CAM.
+"""Gradient-weighted class activation maps (CAM, Grad-CAM, Grad-CAM++, HiResCAM, XGrad-CAM …).
 
-Each weighs the channels of a spatial activation ``A`` (``(B, h, w, c)``, by default the last
-4-D activation before global pooling, see :func:`saliency_widgets.inspection.spatial_model`) and
-sums them into a ``(B, h, w, K)`` map at the layer's resolution;
-:func:`saliency_widgets.explain` resizes it to the input when ``resizing=True``. The layer may be
-given by name or path, including inside a nested backbone (``"resnet50v2/post_relu"``).
+The rest of the family here is LayerCAM and Guided Grad-CAM. Each weighs a spatial activation
+``A`` (``(B, h, w, c)``, by default the last 4-D activation before global pooling, see
+:func:`saliency_widgets.inspection.spatial_model`) with the gradient ``g = ∂S/∂A`` of the class
+score and sums over channels into a ``(B, h, w, K)`` map at the layer's resolution;
+:func:`saliency_widgets.explain` resizes it to the input when ``resizing=True``. The layer may
+be given by name or path, including inside a nested backbone (``"resnet50v2/post_relu"``). How
+``g`` becomes weights:
 
-How the channel weights are found:
+- **CAM**: one weight per channel, ``Σ_ij g_ij`` (the ``Dense`` weight on a GAP head); signed.
+- **Grad-CAM**: one weight per channel, the spatial mean of ``g``.
+- **Grad-CAM++**: one weight per channel, positive gradients weighted per position.
+- **XGrad-CAM**: one weight per channel, ``g`` averaged with the activation as the weight.
+- **HiResCAM**: a weight per position, ``g`` itself: the map is ``Σ_c g_c ⊙ A_c``.
+- **LayerCAM**: a weight per position, ``relu(g)``: the map is ``Σ_c relu(g_c) ⊙ A_c``.
 
-- **CAM**: the summed gradient of the score over the activation, which for the architecture CAM
-  was defined on (global average pooling then ``Dense``) is exactly the ``Dense`` weight of the
-  channel; for other heads it is the first-order equivalent.
-- **Grad-CAM**: the spatially averaged gradient; the map keeps its positive part.
-- **Grad-CAM++**: pixel-wise weighted positive gradients (the paper's closed form for the second
-  and third derivatives of ``exp(S)``).
-- **Score-CAM**: no gradients; the softmax score of the class when the input is masked by each
-  channel's activation (upsampled, scaled to ``[0, 1]``). The masked images go through the
-  model ``channel_batch`` channels at a time, and ``top_channels`` keeps only the channels with
-  the largest spatial variance (Faster Score-CAM).
+CAMs computed from forward passes only (Score-CAM, Ablation-CAM, Eigen-CAM) are in
+:mod:`~saliency_widgets.methods.forward_cams`; ``scorecam`` and ``activation_gradients`` are
+still importable from here.
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypeAlias
-
 import keras
 import tensorflow as tf
 
-from saliency_widgets.inspection import spatial_model
-from saliency_widgets.methods.gradient import (
-    MAX_UNROLLED_CLASSES,
-    Reduce,
-    class_indices,
-    guided_backprop,
-)
-
-Layer: TypeAlias = "str | keras.Layer | None"
-ScoreActivation = Literal["softmax", "sigmoid"] | None
-
-
-def activation_gradients(
-    model: keras.Model, inputs: tf.Tensor, indices: tf.Tensor | None, layer: Layer = None
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Activations of a spatial layer and the gradients of K class scores on them.
-
-    Args:
-        model: A functional or Sequential model with one ``(B, L)`` output.
-        inputs: ``(B, H, W, C)`` float inputs.
-        indices: Units to explain: ``None``, ``(B,)`` or ``(B, K)`` integers.
-        layer: The spatial layer (see :func:`saliency_widgets.inspection.spatial_model`).
-
-    Returns:
-        ``(logits, activations, grads)``: ``(B, L)``, ``(B, h, w, c)`` and ``(B, K, h, w, c)``.
-    """
-    two = spatial_model(model, layer).model
-    inputs = tf.convert_to_tensor(inputs, tf.float32)
-    zero = tf.UnconnectedGradients.ZERO
-    # Watching the inputs records the forward pass, so the tape can differentiate with respect
-    # to the intermediate activation (nothing is back-propagated below it).
-    with tf.GradientTape(watch_accessed_variables=False, persistent=True) as tape:
-        tape.watch(inputs)
-        activations, logits = two(inputs, training=False)
-        scores = tf.gather(logits, class_indices(indices, logits), batch_dims=1)
-        k = scores.shape[-1]
-        unrolled = k is not None and k <= MAX_UNROLLED_CLASSES
-        per_class = [scores[:, i] for i in range(k)] if unrolled else []
-    if unrolled:
-        grads = tf.stack(
-            [tape.gradient(s, activations, unconnected_gradients=zero) for s in per_class], axis=1
-        )
-    else:
-        grads = tape.batch_jacobian(scores, activations, unconnected_gradients=zero)
-    del tape
-    return logits, activations, grads
-
-
-def _weighted_sum(activations: tf.Tensor, weights: tf.Tensor) -> tf.Tensor:
-    """``Σ_c weights[b, k, c] · A[b, :, :, c]`` as ``(B, h, w, K)``."""
-    return tf.einsum("bhwc,bkc->bhwk", activations, weights)
+from saliency_widgets.methods.feature_maps import Layer, activation_gradients, weighted_sum
+from saliency_widgets.methods.forward_cams import scorecam
+from saliency_widgets.methods.gradient import Reduce, guided_backprop
 
 
 def cam(
@@ -105,7 +55,7 @@ def cam(
         features for discriminative localization. https://arxiv.org/abs/1512.04150
     """
     logits, activations, grads = activation_gradients(model, inputs, indices, layer)
-    return logits, _weighted_sum(activations, tf.reduce_sum(grads, axis=[2, 3]))
+    return logits, weighted_sum(activations, tf.reduce_sum(grads, axis=[2, 3]))
 
 
 def gradcam(
@@ -143,7 +93,7 @@ def gradcam(
         https://arxiv.org/abs/1610.02391
     """
     logits, activations, grads = activation_gradients(model, inputs, indices, layer)
-    maps = _weighted_sum(activations, tf.reduce_mean(grads, axis=[2, 3]))
+    maps = weighted_sum(activations, tf.reduce_mean(grads, axis=[2, 3]))
     return logits, tf.nn.relu(maps) if relu else maps
 
 
@@ -178,109 +128,106 @@ def gradcampp(
     alphas = tf.math.divide_no_nan(square, 2 * square + square * grads * total)
     alphas = tf.math.divide_no_nan(alphas, tf.reduce_sum(alphas, axis=[2, 3], keepdims=True))
     weights = tf.reduce_sum(alphas * tf.nn.relu(grads), axis=[2, 3])
-    return logits, tf.nn.relu(_weighted_sum(activations, weights))
+    return logits, tf.nn.relu(weighted_sum(activations, weights))
 
 
-def _scores(logits: tf.Tensor, activation: ScoreActivation) -> tf.Tensor:
-    if activation == "softmax":
-        return tf.nn.softmax(logits, axis=-1)
-    if activation == "sigmoid":
-        return tf.sigmoid(logits)
-    if activation is None:
-        return logits
-    raise ValueError(f"activation={activation!r}: expected 'softmax', 'sigmoid' or None")
-
-
-def scorecam(
+def hirescam(
     model: keras.Model,
     inputs: tf.Tensor,
     indices: tf.Tensor | None = None,
     layer: Layer = None,
-    top_channels: int | None = None,
-    channel_batch: int = 8,
-    activation: ScoreActivation = "softmax",
+    relu: bool = True,
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """Score-CAM: channels weighted by the class score of the input masked by each of them.
+    """HiResCAM: feature maps times their gradient, position by position (Draelos & Carin).
 
-    Each channel's activation is upsampled to the input size and scaled to ``[0, 1]``; the
-    input multiplied by it goes through the model, and the class's softmax score (as in the
-    paper and its reference code) becomes the channel's weight. Constant channels carry no
-    location and get weight 0. The map is the positive part of the weighted sum of feature maps.
-
-    Cost is one forward pass per (image, channel), shared by all K classes; masked images go
-    through the model ``channel_batch`` channels at a time, ``channel_batch × B`` images per
-    call. ``top_channels=N`` keeps, per image, the N channels with the largest spatial variance
-    (Faster Score-CAM), dividing the cost by ``c / N``.
+    The map is ``Σ_c g_c ⊙ A_c`` with ``g = ∂S/∂A``: Grad-CAM without averaging the gradient
+    over positions, so that, for heads ending in a linear layer, the map shows exactly the
+    positions the score was computed from. On a global-average-pooling + ``Dense`` head the
+    gradient is the same at every position and HiResCAM equals Grad-CAM.
 
     Args:
         model: A functional or Sequential model with one ``(B, L)`` logits output.
-        inputs: ``(B, H, W, C)`` float inputs, already preprocessed for the model; masking
-            multiplies them, so a masked-out pixel becomes 0.
+        inputs: ``(B, H, W, C)`` float inputs, already preprocessed for the model.
         indices: Units to explain: ``None`` (all ``L``), ``(B,)`` or ``(B, K)`` integers.
         layer: The feature layer (see :func:`gradcam`).
-        top_channels: Keep only this many channels per image (``None``: all).
-        channel_batch: Channels masked per model call.
-        activation: Turns the logits into scores: ``"softmax"`` (the paper), ``"sigmoid"`` for
-            multi-label heads, ``None`` when the model already outputs scores
-            (``explain(..., logits=False)``).
+        relu: Keep only the positive part, as pytorch-grad-cam does (``False``: signed).
+
+    Returns:
+        ``(logits, maps)``: ``(B, L)`` outputs and ``(B, h, w, K)`` maps at the layer's size.
+
+    References:
+        Draelos, R. L., & Carin, L. (2020). Use HiResCAM instead of Grad-CAM for faithful
+        explanations of convolutional neural networks. https://arxiv.org/abs/2011.08891
+    """
+    logits, activations, grads = activation_gradients(model, inputs, indices, layer)
+    maps = tf.einsum("bkhwc,bhwc->bhwk", grads, activations)
+    return logits, tf.nn.relu(maps) if relu else maps
+
+
+def xgradcam(
+    model: keras.Model,
+    inputs: tf.Tensor,
+    indices: tf.Tensor | None = None,
+    layer: Layer = None,
+    relu: bool = True,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """XGrad-CAM: channels weighted by their activation-weighted gradient (Fu et al. 2020).
+
+    The channel weight is ``α_c = Σ_ij (A_ijc / Σ_ab A_abc) g_ijc``, the weights that make
+    the map satisfy the paper's sensitivity and conservation axioms; a channel that is zero
+    everywhere gets weight 0. On a global-average-pooling + ``Dense`` head (gradient
+    ``w_c / (h·w)`` at every position) ``α_c`` is that per-position weight and XGrad-CAM
+    equals Grad-CAM.
+
+    Args:
+        model: A functional or Sequential model with one ``(B, L)`` logits output.
+        inputs: ``(B, H, W, C)`` float inputs, already preprocessed for the model.
+        indices: Units to explain: ``None`` (all ``L``), ``(B,)`` or ``(B, K)`` integers.
+        layer: The feature layer (see :func:`gradcam`).
+        relu: Keep only the positive part, as the paper does (``False``: signed).
+
+    Returns:
+        ``(logits, maps)``: ``(B, L)`` outputs and ``(B, h, w, K)`` maps at the layer's size.
+
+    References:
+        Fu, R., Hu, Q., Dong, X., Guo, Y., Gao, Y., & Li, B. (2020). Axiom-based Grad-CAM:
+        Towards accurate visualization and explanation of CNNs.
+        https://arxiv.org/abs/2008.02312
+    """
+    logits, activations, grads = activation_gradients(model, inputs, indices, layer)
+    totals = tf.reduce_sum(activations, axis=[1, 2])[:, None]  # (B, 1, c)
+    weights = tf.math.divide_no_nan(tf.einsum("bkhwc,bhwc->bkc", grads, activations), totals)
+    maps = weighted_sum(activations, weights)
+    return logits, tf.nn.relu(maps) if relu else maps
+
+
+def layercam(
+    model: keras.Model, inputs: tf.Tensor, indices: tf.Tensor | None = None, layer: Layer = None
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """LayerCAM: feature maps times their positive gradient, position by position.
+
+    The map is ``relu(Σ_c relu(g_c) ⊙ A_c)``: each position of each channel weighed by how much
+    raising it raises the score, so that shallow layers, where Grad-CAM's averaged weights blur,
+    still give fine-grained maps (Jiang et al. 2021, eq. 5-6).
+
+    Args:
+        model: A functional or Sequential model with one ``(B, L)`` logits output.
+        inputs: ``(B, H, W, C)`` float inputs, already preprocessed for the model.
+        indices: Units to explain: ``None`` (all ``L``), ``(B,)`` or ``(B, K)`` integers.
+        layer: The feature layer (see :func:`gradcam`); LayerCAM is meant for any depth, so
+            try shallow layers too.
 
     Returns:
         ``(logits, maps)``: ``(B, L)`` outputs and ``(B, h, w, K)`` non-negative maps.
 
-    Raises:
-        ValueError: For ``channel_batch < 1``, ``top_channels < 1`` or an unknown activation.
-
     References:
-        Wang, H., Wang, Z., Du, M., Yang, F., Zhang, Z., Ding, S., Mardziel, P., & Hu, X.
-        (2020). Score-CAM: Score-weighted visual explanations for convolutional neural
-        networks. https://arxiv.org/abs/1910.01279
+        Jiang, P.-T., Zhang, C.-B., Hou, Q., Cheng, M.-M., & Wei, Y. (2021). LayerCAM:
+        Exploring hierarchical class activation maps for localization. IEEE Transactions on
+        Image Processing 30, 5875-5888. https://doi.org/10.1109/TIP.2021.3089943
     """
-    if isinstance(channel_batch, bool) or not isinstance(channel_batch, int) or channel_batch < 1:
-        raise ValueError(f"channel_batch must be a positive int, got {channel_batch!r}")
-    if top_channels is not None and (not isinstance(top_channels, int) or top_channels < 1):
-        raise ValueError(f"top_channels must be a positive int or None, got {top_channels!r}")
-    _scores(tf.zeros([1, 1]), activation)  # validates before tracing the loop
-    inputs = tf.convert_to_tensor(inputs, tf.float32)
-    activations, logits = spatial_model(model, layer).model(inputs, training=False)
-    indices = class_indices(indices, logits)
-    channels = int(activations.shape[-1])
-    if top_channels is not None and top_channels < channels:
-        spread = tf.math.reduce_variance(activations, axis=[1, 2])  # (B, c)
-        chosen = tf.math.top_k(spread, k=top_channels).indices
-        activations = tf.gather(activations, chosen, axis=3, batch_dims=1)
-        channels = top_channels
-    channel_batch = min(channel_batch, channels)
-    chunks = -(-channels // channel_batch)
-    padding = chunks * channel_batch - channels
-    padded = tf.pad(activations, [[0, 0], [0, 0], [0, 0], [0, padding]])
-    shape = tf.shape(padded)
-    grouped = tf.reshape(padded, tf.concat([shape[:3], [chunks, channel_batch]], 0))
-    size = tf.shape(inputs)[1:3]
-    k = indices.shape[-1]
-
-    def weighted(chunk: tf.Tensor) -> tf.Tensor:
-        maps = tf.gather(grouped, chunk, axis=3)  # (B, h, w, n)
-        upsampled = tf.image.resize(maps, size)  # (B, H, W, n)
-        low = tf.reduce_min(upsampled, axis=[1, 2], keepdims=True)
-        high = tf.reduce_max(upsampled, axis=[1, 2], keepdims=True)
-        masks = tf.math.divide_no_nan(upsampled - low, high - low)
-        varies = tf.cast(tf.squeeze(high > low, [1, 2]), tf.float32)  # (B, n)
-        masked = inputs[:, None] * tf.transpose(masks, [0, 3, 1, 2])[..., None]  # (B, n, H, W, C)
-        masked = tf.reshape(masked, tf.concat([[-1], tf.shape(inputs)[1:]], 0))
-        scores = _scores(model(masked, training=False), activation)  # (B·n, L)
-        scores = tf.reshape(scores, [-1, channel_batch, tf.shape(scores)[-1]])
-        chosen = tf.gather(scores, indices, axis=2, batch_dims=1)  # (B, n, K)
-        chosen.set_shape([None, channel_batch, k])
-        return tf.einsum("bhwn,bnk->bhwk", maps, chosen * varies[..., None])
-
-    total = weighted(tf.constant(0))
-    _, total = tf.while_loop(
-        lambda c, _: c < chunks,
-        lambda c, acc: (c + 1, acc + weighted(c)),
-        (tf.constant(1), total),
-        parallel_iterations=1,
-    )
-    return logits, tf.nn.relu(total)
+    logits, activations, grads = activation_gradients(model, inputs, indices, layer)
+    maps = tf.einsum("bkhwc,bhwc->bhwk", tf.nn.relu(grads), activations)
+    return logits, tf.nn.relu(maps)
 
 
 def guided_gradcam(
@@ -321,4 +268,14 @@ def guided_gradcam(
     return logits, guided * upsampled
 
 
-__all__ = ["activation_gradients", "cam", "gradcam", "gradcampp", "guided_gradcam", "scorecam"]
+__all__ = [
+    "activation_gradients",
+    "cam",
+    "gradcam",
+    "gradcampp",
+    "guided_gradcam",
+    "hirescam",
+    "layercam",
+    "scorecam",
+    "xgradcam",
+]

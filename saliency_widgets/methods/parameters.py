@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from saliency_widgets.inspection import FIRST_RULES
+from saliency_widgets.methods.feature_maps import SCORE_ACTIVATIONS
 from saliency_widgets.methods.gradient import REDUCTIONS
 from saliency_widgets.methods.integrated import BASELINES
 
 FIXED = 3
 """Positional parameters every method takes first: ``model``, ``inputs``, ``indices``."""
-SCORE_ACTIVATIONS = ("softmax", "sigmoid", None)
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,19 @@ def positive_number(name: str, value: Any, context: Context) -> float:
     return float(value)
 
 
-def unit_fraction(name: str, value: Any, context: Context) -> float:
-    """A number in ``(0, 1]`` (Guided IG's ``fraction`` of features moved at once)."""
+def finite_number(name: str, value: Any, context: Context) -> float:
+    """Any finite number (a fill value)."""
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool | np.bool_)
+        or not math.isfinite(value)
+    ):
+        raise ValueError(f"{name} must be a finite number, got {_describe(value)}")
+    return float(value)
+
+
+def probability(name: str, value: Any, context: Context) -> float:
+    """A number in ``(0, 1]`` (RISE's keep probability, Guided IG's ``fraction``)."""
     if fraction(name, value, context) <= 0 or value > 1:
         raise ValueError(f"{name} must be a number in (0, 1], got {_describe(value)}")
     return float(value)
@@ -99,6 +110,28 @@ def unit_interval(name: str, value: Any, context: Context) -> float:
     if fraction(name, value, context) > 1:
         raise ValueError(f"{name} must be a number in [0, 1], got {_describe(value)}")
     return float(value)
+
+
+def window_size(name: str, value: Any, context: Context) -> tuple[int, int]:
+    """A side or ``(height, width)`` of positive ints, no larger than the images when known."""
+    pair = (value, value) if _is_int(value) else value
+    if (
+        not isinstance(pair, tuple | list)
+        or len(pair) != 2
+        or not all(_is_int(v) and v >= 1 for v in pair)
+    ):
+        raise ValueError(
+            f"{name} must be a positive int or (height, width) of positive ints, "
+            f"got {_describe(value)}"
+        )
+    size = (int(pair[0]), int(pair[1]))
+    if context.image_shape is not None and (
+        size[0] > context.image_shape[0] or size[1] > context.image_shape[1]
+    ):
+        raise ValueError(
+            f"{name}={size} is larger than the images' (H, W) = {tuple(context.image_shape[:2])}"
+        )
+    return size
 
 
 def boolean(name: str, value: Any, context: Context) -> bool:
@@ -208,7 +241,7 @@ CHECKS: dict[str, Check] = {
     "step_batch": optional(positive_int),
     "baseline": baseline,
     "blur_sigma": optional(positive_number),
-    "fraction": unit_fraction,
+    "fraction": probability,
     "max_dist": unit_interval,
     "max_sigma": positive_number,
     "grad_step": positive_number,
@@ -222,7 +255,14 @@ CHECKS: dict[str, Check] = {
     "layer": spatial_layer,
     "relu": boolean,
     "top_channels": optional(positive_int),
-    "channel_batch": positive_int,
+    "channel_batch": optional(positive_int),
+    "center": boolean,
+    "window": optional(window_size),
+    "stride": optional(window_size),
+    "fill": finite_number,
+    "cell": optional(positive_int),
+    "probability": probability,
+    "mask_batch": optional(positive_int),
     "activation": one_of(*SCORE_ACTIVATIONS),
     "method": method_reference,
 }

@@ -229,9 +229,13 @@ def test_summary_cells_show_milliseconds_ratio_and_throughput():
         ),
     ]
     rows = results.summary_table(records, "m")
-    assert rows[0] == ["contender", *config.CASES]
+    assert rows[0] == ["contender", *config.GRADIENT_CASES]  # method cases only when run
     assert rows[1] == ["ours-auto", "250.0 ms (2.5×)", "", "", "128/s (2.5×)"]
     assert rows[2][:2] == ["xplique", "error"]
+    records.append(_record("ours-auto", "rise", 2.0))
+    rows = results.summary_table(records, "m")
+    assert rows[0] == ["contender", *config.GRADIENT_CASES, "rise"]
+    assert rows[1][-1] == "2,000 ms (20.0×)"
 
 
 def test_report_document_and_markdown():
@@ -332,9 +336,10 @@ def test_command_line_defaults_and_errors():
 
 def test_requirements_file_has_one_section_per_contender_venv():
     sections = venvs.parse_sections((BENCHMARKS / "requirements.txt").read_text())
-    # pytorch-grad-cam: the reference of benchmarks/method_agreement.py (the bundled model ported);
-    # zennit: the reference of benchmarks/agreement/lrp.py (the same port).
-    references = {"pytorch-grad-cam", "zennit"}
+    import agreement  # benchmarks/method_agreement.py's references have sections too
+
+    # zennit: the reference of benchmarks/agreement/lrp.py (on the same PyTorch port)
+    references = {c.reference for group in agreement.groups().values() for c in group} | {"zennit"}
     wanted = ({c.venv for c in config.CONTENDERS.values()} | references) - {"project"}
     assert set(sections) == wanted
     for requirements in sections.values():
@@ -481,7 +486,7 @@ def test_logits_model_is_the_same_model_without_its_softmax(job_dir):
 
 def _job(directory, contender):
     spec = config.CONTENDERS[contender]
-    sizes = config.Sizes(batch=4, classes=3, samples=2, stream=6, repeats=1)
+    sizes = config.Sizes(batch=4, classes=3, samples=2, stream=6, repeats=1, method_batch=4)
     job = {
         "dir": str(directory),
         "model": "tiny",
@@ -499,10 +504,16 @@ def _job(directory, contender):
 def test_worker_runs_every_case_and_tapes_match_the_engine(job_dir):
     ours = _job(job_dir, "ours-auto")
     tape = _job(job_dir, "tape-function")
-    assert [r["status"] for r in ours + tape] == ["ok"] * 8
+    assert [r["status"] for r in ours] == ["ok"] * len(config.CASES)  # the methods too
+    assert {r["case"]: r["status"] for r in tape} == {
+        case: "ok" if case in config.GRADIENT_CASES else "unsupported" for case in config.CASES
+    }
     for item in ours + tape:
         results.validate(item)
-        assert item["ratio"] > 0 and item["peak_rss_mib"] > 0
+        if item["status"] == "ok":
+            assert item["ratio"] > 0 and item["peak_rss_mib"] > 0
+    assert np.load(job_dir / "maps-ours-auto-rise.npy").shape == (4, 1, 12, 12)
+    assert np.load(job_dir / "maps-ours-auto-layercam.npy").shape[:2] == (4, 1)
     by_case = {r["case"]: r for r in ours}
     assert by_case["classes"]["work"] == 4 * 3 and by_case["stream"]["images"] == 6
     for case in ("vanilla", "classes", "stream"):

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 from builders import small_cnn
 
-from saliency_widgets.inspection import explained_model, spatial_layers, spatial_model
+from saliency_widgets.inspection import explained_model, head_model, spatial_layers, spatial_model
 
 
 def backbone(name: str = "backbone") -> keras.Model:
@@ -173,3 +173,65 @@ def test_ambiguous_bare_name_asks_for_the_path():
     with pytest.raises(ValueError, match="ambiguous"):
         spatial_model(model, "conv_a")
     assert spatial_model(model, "two/conv_a").path == "two/conv_a"
+
+
+# ---------------------------------------------------------------- the head after a spatial layer
+
+
+def test_head_model_recomputes_the_outputs_from_given_activations(images):
+    model = small_cnn()
+    head = head_model(model)
+    activations, logits = spatial_model(model).model(images)
+    assert not head.takes_inputs and head.layer is model.layers[3]
+    # Only the layers after the cut are in the head: the convolutions before it never run.
+    kinds = {type(layer).__name__ for layer in head.model.layers}
+    assert "MaxPooling2D" not in kinds and "Dense" in kinds
+    np.testing.assert_allclose(head.model(activations), logits, rtol=1e-5, atol=1e-6)
+    # Replaced activations: zeros give the head's bias, a hand-computed Flatten -> Dense.
+    kernel, bias = model.get_layer("head").get_weights()
+    changed = np.asarray(activations) * np.linspace(0, 2, activations.shape[-1])
+    expected = changed.reshape(len(images), -1) @ kernel + bias
+    np.testing.assert_allclose(head.model(changed), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_head_model_of_a_nested_layer_equals_the_flat_networks():
+    model = nested_classifier(activation=None)
+    randomize_bn(model)
+    x = np.random.default_rng(1).normal(size=(3, 12, 12, 3)).astype(np.float32)
+    head = head_model(model, "backbone/conv_a")
+    assert head.path == "backbone/conv_a" and not head.takes_inputs
+    activations, logits = spatial_model(model, "backbone/conv_a").model(x)
+    np.testing.assert_allclose(head.model(activations), logits, rtol=1e-5, atol=1e-6)
+    # Halving the activations goes on through bn_a, the inner Sequential and the head by hand.
+    half = np.asarray(activations) / 2
+    backbone_model = model.get_layer("backbone")
+    h = backbone_model.get_layer("bn_a")(half, training=False)
+    h = backbone_model.get_layer("block")(h)
+    dense = model.get_layer("head")
+    expected = dense(keras.layers.GlobalAveragePooling2D()(h))
+    np.testing.assert_allclose(head.model(half), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_head_model_around_a_skip_connection_takes_the_inputs_too(images):
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input((12, 12, 3))
+    a = keras.layers.Conv2D(4, 3, padding="same", name="a")(inputs)
+    b = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="b")(a)
+    h = keras.layers.Add()([a, b])  # a jumps over b
+    outputs = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling2D()(h))
+    model = keras.Model(inputs, outputs)
+    head = head_model(model, "b")
+    assert head.takes_inputs
+    a_values = keras.Model(inputs, a)(images)
+    zeros = np.zeros((len(images), 12, 12, 4), np.float32)
+    expected = model.layers[-1](keras.layers.GlobalAveragePooling2D()(a_values))
+    np.testing.assert_allclose(head.model([images, zeros]), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_head_model_refuses_a_layer_called_twice(images):
+    shared = keras.layers.Conv2D(3, 3, padding="same", name="shared")
+    inputs = keras.Input((12, 12, 3))
+    h = shared(shared(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(h)))
+    with pytest.raises(ValueError, match="layer 'shared' is called 2 times"):
+        head_model(model, "shared")

@@ -1,4 +1,4 @@
-"""CAM, Grad-CAM, Grad-CAM++ and Score-CAM against known answers and reference implementations."""
+"""Gradient-weighted CAMs against closed forms on heads whose gradients are known."""
 
 from __future__ import annotations
 
@@ -6,20 +6,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from builders import flatten_head, gap_dense
 
 import saliency_widgets as sw
-from saliency_widgets.methods import cams
-
-
-def gap_dense(classes: int = 4, activation: str | None = None, seed: int = 0) -> keras.Model:
-    """conv -> relu conv "features" (10x10x6) -> GAP -> Dense: the architecture of CAM."""
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((12, 12, 3))
-    h = keras.layers.Conv2D(5, 3, padding="same", activation="tanh")(inputs)
-    h = keras.layers.Conv2D(6, 3, activation="relu", name="features")(h)
-    h = keras.layers.GlobalAveragePooling2D()(h)
-    outputs = keras.layers.Dense(classes, activation=activation, name="head")(h)
-    return keras.Model(inputs, outputs)
+from saliency_widgets.methods import METHODS, cams
 
 
 def features_and_head(model: keras.Model) -> tuple[keras.Model, np.ndarray, np.ndarray]:
@@ -56,16 +46,6 @@ def test_gradcam_and_gradcampp_on_gap_dense_have_closed_forms(images):
     expected_pp = np.maximum(np.einsum("bhwc,bck->bhwk", a, np.maximum(w, 0)) / 100, 0)
     np.testing.assert_allclose(pp_maps, expected_pp, rtol=1e-4, atol=1e-7)
     assert not np.allclose(grad_maps, pp_maps)
-
-
-def flatten_head(seed: int = 2) -> keras.Model:
-    """A head whose gradients vary over positions (Flatten -> Dense -> tanh -> Dense)."""
-    keras.utils.set_random_seed(seed)
-    inputs = keras.Input((12, 12, 3))
-    h = keras.layers.Conv2D(4, 3, activation="relu", name="features")(inputs)
-    h = keras.layers.Flatten()(h)
-    h = keras.layers.Dense(8, activation="tanh")(h)
-    return keras.Model(inputs, keras.layers.Dense(3)(h))
 
 
 def reference_gradients(model, images, indices):
@@ -108,42 +88,61 @@ def test_gradcam_and_gradcampp_match_hand_written_formulas(images):
     np.testing.assert_allclose(pp, expected, rtol=1e-3, atol=1e-6)
 
 
-def reference_scorecam(model, images, indices, channels=None):
-    """The Score-CAM reference code (haofanwang/Score-CAM), one image and channel at a time."""
-    features = keras.Model(model.input, model.get_layer("features").output)
+def recovered_weights(activations, maps):
+    """The channel weights ``w`` of signed maps ``Σ_c w_kc A_c``, by least squares.
+
+    The 6 feature maps of ``gap_dense`` are linearly independent over 100 positions, so maps
+    of that form determine their weights exactly.
+    """
+    b, h, w, c = activations.shape
+    out = np.empty((b, maps.shape[-1], c))
+    for i in range(b):
+        basis = activations[i].reshape(h * w, c)
+        out[i] = np.linalg.lstsq(basis, np.asarray(maps[i]).reshape(h * w, -1), rcond=None)[0].T
+    return out
+
+
+def test_hirescam_and_xgradcam_on_a_gap_dense_head_equal_gradcam(images):
+    """GAP + Dense: ∂S/∂A_ijc = w_c / (h·w) at every position, so HiResCAM's Σ_c g_c ⊙ A_c is
+    Grad-CAM's map and XGrad-CAM's weights Σ_ij (A_ij / Σ A) g_ij are the head's w / (h·w)."""
+    model = gap_dense(seed=11)
+    features, kernel, _ = features_and_head(model)
     a = np.asarray(features(images))
-    out = np.zeros((*a.shape[:3], indices.shape[1]), np.float32)
-    for b in range(len(images)):
-        for c in range(a.shape[-1]) if channels is None else channels[b]:
-            up = tf.image.resize(a[b : b + 1, ..., c : c + 1], (12, 12)).numpy()[0, ..., 0]
-            if up.max() == up.min():
-                continue
-            mask = (up - up.min()) / (up.max() - up.min())
-            probabilities = tf.nn.softmax(model(images[b : b + 1] * mask[None, ..., None]))[0]
-            for k, unit in enumerate(indices[b]):
-                out[b, ..., k] += float(probabilities[unit]) * a[b, ..., c]
-    return np.maximum(out, 0)
+    head_weights = kernel[:, INDICES].transpose(1, 2, 0) / 100  # (B, K, c)
+    _, grad = cams.gradcam(model, images, INDICES, relu=False)
+    _, hires = cams.hirescam(model, images, INDICES, relu=False)
+    _, xgrad = cams.xgradcam(model, images, INDICES, relu=False)
+    np.testing.assert_allclose(hires, grad, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(recovered_weights(a, xgrad), head_weights, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(recovered_weights(a, hires), head_weights, rtol=1e-3, atol=1e-6)
+    assert np.asarray(grad).min() < 0 < np.asarray(grad).max()
+    _, positive = cams.hirescam(model, images, INDICES)
+    np.testing.assert_allclose(positive, np.maximum(grad, 0), rtol=1e-4, atol=1e-7)
 
 
-@pytest.mark.parametrize("channel_batch", [1, 4, 6])
-def test_scorecam_matches_the_reference_code(images, channel_batch):
-    model = gap_dense(seed=3)
-    indices = INDICES[:3]
-    _, maps = cams.scorecam(model, images[:3], indices, channel_batch=channel_batch)
-    np.testing.assert_allclose(maps, reference_scorecam(model, images[:3], indices), rtol=1e-4)
-    assert np.asarray(maps).max() > 0
+def test_hirescam_xgradcam_and_layercam_match_their_formulas_where_gradients_vary(images):
+    """A Flatten head: the gradient differs per position, and the three CAMs part ways."""
+    model = flatten_head()
+    indices = np.array([[0, 2], [1, 0], [2, 1], [0, 0], [1, 2], [2, 2], [0, 1]])
+    a, g = reference_gradients(model, images, indices)  # (B, h, w, c), (B, K, h, w, c)
+    hires_expected = np.einsum("bkhwc,bhwc->bhwk", g, a)
+    _, hires = cams.hirescam(model, images, indices, layer="features", relu=False)
+    np.testing.assert_allclose(hires, hires_expected, rtol=1e-4, atol=1e-6)
 
+    share = a / np.where(a.sum(axis=(1, 2)) > 0, a.sum(axis=(1, 2)), 1)[:, None, None]
+    x_weights = np.einsum("bhwc,bkhwc->bkc", share, g)  # Σ_ij (A_ij / Σ A) g_ij
+    _, xgrad = cams.xgradcam(model, images, indices, layer="features")
+    expected = np.maximum(np.einsum("bhwc,bkc->bhwk", a, x_weights), 0)
+    np.testing.assert_allclose(xgrad, expected, rtol=1e-4, atol=1e-6)
 
-def test_faster_scorecam_keeps_the_highest_variance_channels(images):
-    model = gap_dense(seed=3)
-    indices = INDICES[:3]
-    features = keras.Model(model.input, model.get_layer("features").output)
-    spread = np.asarray(features(images[:3])).var(axis=(1, 2))
-    top = np.argsort(-spread, axis=1)[:, :2]
-    _, maps = cams.scorecam(model, images[:3], indices, top_channels=2, channel_batch=3)
-    np.testing.assert_allclose(maps, reference_scorecam(model, images[:3], indices, top), rtol=1e-4)
-    _, every = cams.scorecam(model, images[:3], indices, top_channels=6)
-    np.testing.assert_allclose(every, reference_scorecam(model, images[:3], indices), rtol=1e-4)
+    # LayerCAM: relu(Σ_c relu(g_c) ⊙ A_c), elementwise.
+    layer_expected = np.maximum(np.einsum("bkhwc,bhwc->bhwk", np.maximum(g, 0), a), 0)
+    _, layer = cams.layercam(model, images, indices, layer="features")
+    np.testing.assert_allclose(layer, layer_expected, rtol=1e-4, atol=1e-6)
+    assert (g < 0).any() and (g > 0).any()
+    assert not np.allclose(layer, np.maximum(hires, 0), atol=1e-4)  # relu(g) is not g
+    _, grad = cams.gradcam(model, images, indices, layer="features")
+    assert not np.allclose(grad, np.maximum(hires, 0), atol=1e-4)
 
 
 def nested_and_flat(seed: int = 5) -> tuple[keras.Model, keras.Model]:
@@ -184,7 +183,19 @@ def nested_and_flat(seed: int = 5) -> tuple[keras.Model, keras.Model]:
     return nested, flat
 
 
-@pytest.mark.parametrize("method", ["cam", "gradcam", "gradcampp", "scorecam"])
+# Every registered method that takes a feature layer and returns maps at its resolution.
+LAYER_MAPS = [
+    name
+    for name, spec in METHODS.items()
+    if "layer" in {p.name for p in spec.parameters} and name != "guided_gradcam"
+]
+
+
+def test_every_cam_is_checked_on_a_nested_backbone():
+    assert len(LAYER_MAPS) == 9 and {"ablationcam", "eigencam", "layercam"} <= set(LAYER_MAPS)
+
+
+@pytest.mark.parametrize("method", LAYER_MAPS)
 def test_cams_on_a_nested_backbone_equal_the_flat_network(images, method):
     nested, flat = nested_and_flat()
     shortcut = getattr(sw, method)

@@ -78,6 +78,21 @@ ERRORS = [
         "smoothgrad() got unexpected parameter steps",
     ),
     ("cam", {"reduce": "max"}, TypeError, "cam() got unexpected parameter reduce; it accepts lay"),
+    ("ablationcam", {"channel_batch": 0}, ValueError, "channel_batch must be a positive int"),
+    ("eigencam", {"center": 1}, ValueError, "center must be True or False, got 1"),
+    ("occlusion", {"window": 13}, ValueError, "window=(13, 13) is larger than the images' (H, W)"),
+    ("occlusion", {"stride": (2, 0)}, ValueError, "stride must be a positive int or (height, w"),
+    ("occlusion", {"fill": float("inf")}, ValueError, "fill must be a finite number, got inf"),
+    ("rise", {"probability": 0}, ValueError, "probability must be a number in (0, 1], got 0"),
+    ("rise", {"probability": 1.5}, ValueError, "probability must be a number in (0, 1], got 1."),
+    ("rise", {"cell": 0}, ValueError, "cell must be a positive int, got 0"),
+    ("rise", {"mask_batch": -2}, ValueError, "mask_batch must be a positive int, got -2"),
+    (
+        "rise",
+        {"window": 3},
+        TypeError,
+        "rise() got unexpected parameter window; it accepts activation, cell, fill, mask_batch,",
+    ),
 ]
 
 
@@ -149,6 +164,13 @@ FORMS = [
     ("gradcampp", {}),
     ("scorecam", {"top_channels": 2}),
     ("guided_gradcam", {}),
+    ("hirescam", {}),
+    ("xgradcam", {"relu": False}),
+    ("layercam", {"layer": "FIRST_CONV"}),
+    ("eigencam", {"center": True}),
+    ("ablationcam", {"channel_batch": 3}),
+    ("occlusion", {"window": (4, 3), "stride": 4, "fill": -1}),
+    ("rise", {"samples": 6, "cell": 4, "probability": 0.3, "mask_batch": 4}),
 ]
 
 
