@@ -307,6 +307,43 @@ class Console:
             self.errors.append(f"uncaught: {error}")
 
 
+BUNDLED_WIDGET = """\
+samples = zoo.load_samples(16)
+widget = SaliencyWidget(
+    zoo.load_shapes_model(),
+    samples.images,
+    samples.labels,
+    preprocess=zoo.preprocess,
+    class_names=zoo.class_names(),
+    masks=samples.masks,
+)
+"""
+"""Code (for notebooks and apps) making ``widget``: the bundled model on 16 images, with their
+labels, class names and masks (``zoo`` and ``SaliencyWidget`` imported)."""
+SHOWN = """([root, image, index]) => {
+    const state = root.explorer && root.explorer.state;
+    return Boolean(state) && state.image === image && (index === null || state.classIndex === index)
+        && root.dataset.pending === 'false';
+}"""
+PIXELS = """(root) => root.explorer.ready.then(() => {
+    const canvas = root.querySelector('canvas.sw-overlay');
+    return Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data);
+})"""
+"""The RGBA pixels of a widget's first map canvas (``locator.evaluate(PIXELS)``)."""
+
+
+def wait_for_view(page: object, widget: object, image: int, class_index: int | None = None) -> dict:
+    """Waits until the widget (a locator of its root) draws the map of ``image`` (and of
+    ``class_index`` unless ``None``); returns its view's selection."""
+    page.wait_for_function(
+        SHOWN,
+        arg=[widget.element_handle(), image, class_index],
+        timeout=120_000,
+        polling=50,
+    )
+    return widget.evaluate("(root) => root.explorer.selection()")
+
+
 KERNEL_IDLE = """() => {
     const panel = window.jupyterapp && window.jupyterapp.shell.currentWidget;
     const kernel = panel && panel.sessionContext && panel.sessionContext.session

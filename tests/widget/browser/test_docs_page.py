@@ -6,20 +6,21 @@ nbclient (``"off"``). Both use the configuration ``docs/widget.rst`` gives, whic
 render the widget's ``text/html`` output (the static explorer of its state) instead of the
 widget view, and load no ipywidgets script from a CDN. The explorer must draw what
 :func:`saliency_widgets.display.overlay` draws from its stored maps, answer clicks, and ask
-for nothing. A third build, with MyST-NB's defaults, shows why the configuration is needed.
+for nothing. Builds with MyST-NB's defaults, with and without widget state, show why the
+configuration is needed: MyST-NB renders the widget view either way.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
+import jupyter_harness as harness
 import nbformat
 import pytest
 from explorer_pages import assert_drawn_as_kernel, browser_page, payload, roots
 from nbclient import NotebookClient
+from sphinx.cmd.build import build_main
 
 pytestmark = pytest.mark.slow
 
@@ -37,21 +38,10 @@ nb_mime_priority_overrides = [("*", "application/vnd.jupyter.widget-view+json", 
 nb_ipywidgets_js = {}
 """
 """The lines of ``conf.py`` that docs/widget.rst gives (checked against the page below)."""
-CODE = """\
-from saliency_widgets import zoo
-from saliency_widgets.widget import SaliencyWidget
-
-samples = zoo.load_samples(16)
-widget = SaliencyWidget(
-    zoo.load_shapes_model(),
-    samples.images,
-    samples.labels,
-    preprocess=zoo.preprocess,
-    class_names=zoo.class_names(),
-    masks=samples.masks,
+CODE = (
+    "from saliency_widgets import zoo\n"
+    "from saliency_widgets.widget import SaliencyWidget\n\n" + harness.BUNDLED_WIDGET + "widget"
 )
-widget
-"""
 
 
 def _notebook() -> nbformat.NotebookNode:
@@ -72,18 +62,9 @@ def _build(root: Path, notebook: nbformat.NotebookNode, config: str) -> Path:
     (source / "index.rst").write_text("Docs\n====\n\n.. toctree::\n\n   widget\n")
     nbformat.write(notebook, source / "widget.ipynb")
     # TensorFlow's native start-up notice would land in the page as a stderr output
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "--no-color", "-b", "html"]
-    result = subprocess.run(
-        [*command, str(source), str(root / "html")],
-        capture_output=True,
-        text=True,
-        cwd=root,
-        env=env,
-        timeout=1200,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    flags = ["-W", "--keep-going", "--no-color", "-b", "html", "-q"]
+    assert build_main([*flags, str(source), str(root / "html")]) == 0  # warnings: see stderr
     return root / "html" / "widget.html"
 
 
@@ -129,13 +110,19 @@ def test_a_pre_executed_notebook_shows_the_static_explorer(executed, tmp_path, a
     _check_page(page, artefacts / "myst-nb-pre-executed.png")
 
 
-def test_myst_nb_defaults_pick_the_widget_view_and_a_cdn(executed, tmp_path):
-    """Why the recipe: by default MyST-NB renders the widget view, which needs ipywidgets'
-    renderer, linked from cdnjs and jsdelivr (and, with no kernel, would have no maps)."""
-    html = _build(tmp_path, executed, CONFIG.format(mode="off")).read_text(encoding="utf-8")
-    assert f'<script type="{WIDGET_VIEW}">' in html
-    assert 'src="https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@' in html
-    assert EXPLORER not in html
+def test_myst_nb_defaults_pick_the_widget_view_with_or_without_widget_state(executed, tmp_path):
+    """Why the configuration: by default MyST-NB renders the widget view whatever the notebook
+    holds. With widget state it links ipywidgets' renderer from cdnjs and jsdelivr (which, with
+    no kernel, would have no maps to draw); without (as ``store_widget_state=False`` or
+    JupyterLab's default saves it) the output is an empty element. Never the explorer."""
+    stateless = nbformat.from_dict(executed)
+    del stateless.metadata["widgets"]
+    for name, notebook in (("with-state", executed), ("without-state", stateless)):
+        html = _build(tmp_path / name, notebook, CONFIG.format(mode="off"))
+        text = html.read_text(encoding="utf-8")
+        assert f'<script type="{WIDGET_VIEW}">' in text and EXPLORER not in text, name
+        cdn = 'src="https://cdn.jsdelivr.net/npm/@jupyter-widgets/html-manager@' in text
+        assert cdn == (name == "with-state"), name
 
 
 def test_the_docs_give_the_configuration_tested_here():

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import random
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from pathlib import Path
 import jupyter_harness as harness
 import numpy as np
 import pytest
+from quickstart_widget import VIEW
 
 from saliency_widgets import display, zoo
 
@@ -31,7 +33,8 @@ pytestmark = pytest.mark.slow
 ROOT = "[data-saliency-widget]"
 IMAGES = 16
 CLASS_ROWS = 5
-APP = """\
+APP = (
+    """\
 import marimo
 
 app = marimo.App(width="full")
@@ -48,15 +51,9 @@ def _():
     from saliency_widgets import explorer, zoo
     from saliency_widgets.widget import SaliencyWidget
 
-    samples = zoo.load_samples(16)
-    widget = SaliencyWidget(
-        zoo.load_shapes_model(),
-        samples.images,
-        samples.labels,
-        preprocess=zoo.preprocess,
-        class_names=zoo.class_names(),
-        masks=samples.masks,
-    )
+"""
+    + textwrap.indent(harness.BUNDLED_WIDGET, "    ")
+    + """\
     mo.ui.anywidget(widget)
     return base64, explorer, html, json, mo, widget
 
@@ -84,21 +81,7 @@ def _(base64, explorer, html, json, mo, probe, widget):
     mo.Html(f"<pre data-kernel-state>{html.escape(json.dumps(_state))}</pre>")
     return
 """
-SHOWN = """([root, image, index]) => {
-    const state = root.explorer && root.explorer.state;
-    return Boolean(state) && state.image === image && state.classIndex === index
-        && root.dataset.pending === 'false';
-}"""
-VIEW = """(root) => root.explorer.ready.then(() => {
-    const canvas = root.querySelector('canvas.sw-overlay');
-    const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-    let text = '';
-    for (let i = 0; i < data.length; i += 4) {
-        text += String.fromCharCode(data[i], data[i + 1], data[i + 2]);
-    }
-    return {state: root.explorer.selection(), width: canvas.width, height: canvas.height,
-            pixels: btoa(text)};
-})"""
+)
 
 
 @dataclass
@@ -130,12 +113,7 @@ class MarimoView:
     def wait_for_view(self, image: int, class_index: int) -> dict:
         """Waits until the view draws the map of (image, class), then checks its pixels against
         ``display.overlay`` of the kernel's map of its selection; returns the view's state."""
-        self.page.wait_for_function(
-            SHOWN,
-            arg=[self.widget.element_handle(), image, class_index],
-            timeout=120_000,
-            polling=50,
-        )
+        harness.wait_for_view(self.page, self.widget, image, class_index)
         shown = self.widget.evaluate(VIEW)
         kernel = self.kernel_state()
         state = shown["state"]
