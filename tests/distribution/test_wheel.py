@@ -326,6 +326,61 @@ def test_installed_widget_runs_in_a_notebook(user_venv: Path, tmp_path: Path):
     )
 
 
+def test_installed_widget_shows_in_jupyterlab(user_venv: Path, tmp_path: Path):
+    """JupyterLab started by the fresh venv's interpreter, in a folder outside the repository:
+    the installed widget renders, and a class click draws that class's map."""
+    sys.path.insert(0, str(REPO / "tests" / "widget" / "browser"))
+    import jupyter_harness as harness
+    from playwright.sync_api import sync_playwright
+
+    home = harness.make_jupyter_home(tmp_path / "jupyter")
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(WIDGET_CELL)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+    nbformat.write(notebook, home["root"] / "widget.ipynb")
+    # pip puts a package's JupyterLab extension (anywidget's, ipywidgets' manager) under
+    # sys.prefix/share/jupyter/labextensions, and the server extensions' switches under
+    # sys.prefix/etc/jupyter. The fresh venv sees the project venv's packages through a .pth
+    # line, not those folders: JUPYTER_PATH and JUPYTER_CONFIG_PATH name them, standing for the
+    # files pip would have installed into the fresh venv. PYTHONPATH is emptied (so ignored).
+    env = {
+        "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"),
+        "JUPYTER_CONFIG_PATH": str(Path(sys.prefix) / "etc" / "jupyter"),
+        "PYTHONPATH": "",
+    }
+    server = harness.start_lab(
+        home, tmp_path / "jupyterlab.log", env=env, python=user_venv / "bin" / "python"
+    )
+    try:
+        with sync_playwright() as playwright:
+            browser = harness.launch_chromium(playwright)
+            context, page = harness.new_page(browser)
+            console = harness.Console(page)
+            harness.open_notebook(page, server, "widget.ipynb")
+            assert harness.run_all_cells(page) == []  # the kernel imported the installed wheel
+            assert "map (64, 64) True" in page.locator(".jp-OutputArea-output").first.inner_text()
+            widget = page.locator("[data-saliency-widget]").first
+            widget.wait_for(state="visible")
+            harness.wait_for_view(page, widget, 2)
+            before = widget.evaluate(harness.PIXELS)
+            row = widget.locator("label.sw-class").nth(1)
+            index = int(row.get_attribute("data-class"))
+            assert index != widget.evaluate("(root) => root.explorer.state.classIndex")
+            row.click()
+            harness.wait_for_view(page, widget, 2, index)
+            assert widget.evaluate(harness.PIXELS) != before
+            shots = REPO / "build" / "browser-tests"
+            shots.mkdir(parents=True, exist_ok=True)
+            widget.screenshot(path=str(shots / "wheel-jupyterlab.png"))
+            context.close()
+            browser.close()
+    finally:
+        server.stop()
+    assert console.errors == [], console.errors
+    assert page.off_host_requests == []
+
+
 def _pip_list(venv: Path) -> dict[str, str]:
     listed = json.loads(_pip(venv, "list", "--format=json").splitlines()[0])
     return {_canonical(item["name"]): item["version"] for item in listed}

@@ -48,8 +48,11 @@ def notebook7(tmp_path_factory, logs) -> Iterator[harness.Server]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Chromium for one test module. Module-scoped: Playwright's sync API runs an event loop
+    while it is open, and any later ``sync_playwright()`` (the explorer's and the wheel's browser
+    tests start their own) fails inside it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -22,6 +22,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from chromium import ARGS
 
@@ -101,6 +102,8 @@ class Server:
 
     ``documents`` is where the server's front end opens a notebook: ``/lab/tree`` in
     JupyterLab, ``/notebooks`` in Notebook 7 (``None`` for Voila, which serves one notebook).
+    ``env`` adds to (or overrides) :func:`jupyter_env`'s variables; ``python`` runs the server
+    (and so its kernels: a kernel spec naming ``python`` means the server's interpreter).
     """
 
     def __init__(
@@ -110,6 +113,8 @@ class Server:
         home: dict[str, Path],
         log: Path,
         documents: str | None = None,
+        env: dict[str, str] | None = None,
+        python: str | Path = sys.executable,
     ) -> None:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -118,9 +123,9 @@ class Server:
         self.log = log
         self._log_file = log.open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", *args],
+            [str(python), "-m", *args],
             cwd=home["root"],
-            env=jupyter_env(home),
+            env={**jupyter_env(home), **(env or {})},
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
@@ -161,9 +166,12 @@ class Server:
         self._log_file.close()
 
 
-def _start_jupyter(app: str, home: dict[str, Path], log: Path, documents: str) -> Server:
+def _start_jupyter(
+    app: str, home: dict[str, Path], log: Path, documents: str, **options: Any
+) -> Server:
     """``python -m app`` (JupyterLab or Notebook 7) on a free port of 127.0.0.1, no token,
-    ``window.jupyterapp`` exposed; notebooks open under ``documents``."""
+    ``window.jupyterapp`` exposed; notebooks open under ``documents``; ``options`` go to
+    :class:`Server` (``env``, ``python``)."""
     port = free_port()
     expose = "LabApp" if app == "jupyterlab" else "JupyterNotebookApp"
     server = Server(
@@ -183,14 +191,16 @@ def _start_jupyter(app: str, home: dict[str, Path], log: Path, documents: str) -
         home,
         log,
         documents=documents,
+        **options,
     )
     server.wait_until_up("/api/status")
     return server
 
 
-def start_lab(home: dict[str, Path], log: Path) -> Server:
-    """JupyterLab on a free port of 127.0.0.1, no token, ``window.jupyterapp`` exposed."""
-    return _start_jupyter("jupyterlab", home, log, "/lab/tree")
+def start_lab(home: dict[str, Path], log: Path, **options: Any) -> Server:
+    """JupyterLab on a free port of 127.0.0.1, no token, ``window.jupyterapp`` exposed
+    (``options``: ``env``, ``python``, see :class:`Server`)."""
+    return _start_jupyter("jupyterlab", home, log, "/lab/tree", **options)
 
 
 def start_notebook(home: dict[str, Path], log: Path) -> Server:
@@ -295,6 +305,43 @@ class Console:
             self.known.append(stack)
         else:
             self.errors.append(f"uncaught: {error}")
+
+
+BUNDLED_WIDGET = """\
+samples = zoo.load_samples(16)
+widget = SaliencyWidget(
+    zoo.load_shapes_model(),
+    samples.images,
+    samples.labels,
+    preprocess=zoo.preprocess,
+    class_names=zoo.class_names(),
+    masks=samples.masks,
+)
+"""
+"""Code (for notebooks and apps) making ``widget``: the bundled model on 16 images, with their
+labels, class names and masks (``zoo`` and ``SaliencyWidget`` imported)."""
+SHOWN = """([root, image, index]) => {
+    const state = root.explorer && root.explorer.state;
+    return Boolean(state) && state.image === image && (index === null || state.classIndex === index)
+        && root.dataset.pending === 'false';
+}"""
+PIXELS = """(root) => root.explorer.ready.then(() => {
+    const canvas = root.querySelector('canvas.sw-overlay');
+    return Array.from(canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data);
+})"""
+"""The RGBA pixels of a widget's first map canvas (``locator.evaluate(PIXELS)``)."""
+
+
+def wait_for_view(page: object, widget: object, image: int, class_index: int | None = None) -> dict:
+    """Waits until the widget (a locator of its root) draws the map of ``image`` (and of
+    ``class_index`` unless ``None``); returns its view's selection."""
+    page.wait_for_function(
+        SHOWN,
+        arg=[widget.element_handle(), image, class_index],
+        timeout=120_000,
+        polling=50,
+    )
+    return widget.evaluate("(root) => root.explorer.selection()")
 
 
 KERNEL_IDLE = """() => {
