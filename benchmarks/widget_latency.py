@@ -54,7 +54,7 @@ _add_browser_test_helpers()
 sys.path.insert(0, str(BENCHMARKS))
 
 import jupyter_harness  # noqa: E402
-from latency import report  # noqa: E402
+from latency import analysis, report  # noqa: E402
 from latency.lab import Session, WireFrames, clock_offset  # noqa: E402
 
 NOTEBOOK = "widget_latency.ipynb"
@@ -164,6 +164,7 @@ def measure(args: argparse.Namespace) -> dict:
                 results["cases"]["bundled"] = bundled_case(session, args)
                 if not args.skip_224:
                     results["cases"]["large"] = large_case(session, args)
+                results["idle_frames"] = analysis.timing_stats(session.js("idleFrames", 40))
                 results["front_end"] = session.js("frontEndCosts", 1, explorer.asset("explorer.js"))
                 results["versions"] = session.kernel(
                     "import jupyterlab, ipywidgets, anywidget, tensorflow, keras",

@@ -163,6 +163,19 @@
     throw new Error(`${what}: ${JSON.stringify(detail)}`);
   }
 
+  /** Frames with no change, timed as a change's `frame` and `painted` are (from a random
+   * moment): the floor those two figures stand on. */
+  async function idleFrames(count) {
+    const out = [];
+    for (let i = 0; i < count; i++) {
+      await pause(Math.random() * 16);
+      const started = epoch();
+      const [framed, painted] = await frame();
+      out.push({ work: 0, frame: framed - started, painted: painted - started });
+    }
+    return out;
+  }
+
   /** Times one change made by `act()`: {work, frame, painted} in ms. */
   async function timeChange(root, act) {
     await pause(Math.random() * 16);
@@ -377,12 +390,14 @@
         m.blend(image.data, image.width, image.height, level, entry.width, entry.height, "mask",
           s.alpha, table));
       if (mask) time("outline", () => m.outline(pixels, image.width, image.height, mask, [255, 0, 0]));
-      time("new canvas + putImageData", () => {
+      const context = time("new canvas + getContext", () => {
         const canvas = document.createElement("canvas");
         canvas.width = image.width;
         canvas.height = image.height;
-        canvas.getContext("2d").putImageData(new ImageData(pixels, image.width, image.height), 0, 0);
+        return canvas.getContext("2d");
       });
+      time("putImageData", () =>
+        context.putImageData(new ImageData(pixels, image.width, image.height), 0, 0));
       await pause(Math.random() * 16);
       const t0 = performance.now();
       view.update();
@@ -400,6 +415,6 @@
   window.latency = {
     epoch, watchKernel, messages, rootOf, runCellToEnd, startUp, showIn, cosmetic,
     classSwitches, methodSwitches, imageSwitches, holdPictures, uncachedClick, frontEndCosts,
-    drawSteps,
+    drawSteps, idleFrames,
   };
 })();

@@ -256,13 +256,27 @@ def details(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _idle(results: dict[str, Any]) -> str:
+    idle = results.get("idle_frames")
+    if not idle:
+        return ""
+    return (
+        f"With no change at all, the next frame comes {_ms(idle['frame']['p50'])} after a random "
+        f"moment (p90 {_ms(idle['frame']['p90'])}) and its rendering ends after "
+        f"{_ms(idle['painted']['p50'])} (p90 {_ms(idle['painted']['p90'])}): the floor of the "
+        "`frame` and `painted` columns."
+    )
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The whole report."""
     machine = results["machine"]
     versions = ", ".join(f"{k} {v}" for k, v in results.get("versions", {}).items())
     load = results["load_average"]
     options = " ".join(
-        f"--{k.replace('_', '-')} {v}" for k, v in results["options"].items() if k != "out"
+        f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')} {v}"
+        for k, v in results["options"].items()
+        if k != "out" and v is not False
     )
     lines = [
         "# SaliencyWidget latency",
@@ -281,6 +295,8 @@ def markdown(results: dict[str, Any]) -> str:
         "one `requestAnimationFrame` (the goals' figure; a frame is 16.7 ms, so up to one "
         "frame of waiting is included). Kernel times come from wrapped calls in the kernel, on "
         "the same clock.",
+        "",
+        _idle(results),
         "",
         "## Summary",
         "",
