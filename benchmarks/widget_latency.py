@@ -277,6 +277,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="results prefix (default benchmarks/results/widget-latency, "
         "widget-latency-quick with --quick); '-' writes nothing",
     )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        default=None,
+        metavar="JSON",
+        help="measure nothing: write the report (to --out) of a saved run's .json",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.trials, args.uncached, args.images = 5, 3, 2
@@ -288,8 +295,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def rounded(value: object) -> object:
+    """``value`` with every float rounded to 0.01 (ms, KB: finer is noise)."""
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [rounded(v) for v in value]
+    return value
+
+
+def save(results: dict, out: Path) -> None:
+    """Prints the report and writes it (``out``.md) with the figures (``out``.json)."""
+    text = report.markdown(results)
+    print(text)
+    if str(out) != "-":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".md").write_text(text)
+        out.with_suffix(".json").write_text(json.dumps(rounded(results), indent=1) + "\n")
+        print(f"written: {out.with_suffix('.md')} and .json")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render is not None:
+        save(json.loads(args.render.read_text()), args.out)
+        return 0
     from harness import machine
 
     started = time.perf_counter()
@@ -297,16 +329,11 @@ def main(argv: list[str] | None = None) -> int:
     progress(f"load average {load_start} on {os.cpu_count()} CPUs")
     results = measure(args)
     results["options"]["out"] = str(args.out)
+    results["options"].pop("render", None)
     results["machine"] = machine.machine_info()
     results["load_average"] = {"start": load_start, "end": [round(v, 2) for v in os.getloadavg()]}
     results["took_s"] = round(time.perf_counter() - started, 1)
-    text = report.markdown(results)
-    print(text)
-    if str(args.out) != "-":
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.with_suffix(".md").write_text(text)
-        args.out.with_suffix(".json").write_text(json.dumps(results, indent=1))
-        print(f"written: {args.out.with_suffix('.md')} and .json")
+    save(results, args.out)
     return 0
 
 

@@ -34,7 +34,15 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
 def test_the_script_starts_and_parses_its_arguments_from_outside_the_repository(tmp_path):
     done = _run([str(SCRIPT), "--help"], tmp_path)
     assert done.returncode == 0, done.stderr
-    for option in ("--trials", "--uncached", "--quick", "--skip-224", "--model", "--out"):
+    for option in (
+        "--trials",
+        "--uncached",
+        "--quick",
+        "--skip-224",
+        "--model",
+        "--out",
+        "--render",
+    ):
         assert option in done.stdout
     refused = _run([str(SCRIPT), "--trials", "0"], tmp_path)
     assert refused.returncode == 2
@@ -133,10 +141,11 @@ def test_the_kernel_marks_time_a_widget_without_changing_it(tmp_path):
     code = textwrap.dedent(
         f"""
         import json, sys
-        sys.path.insert(0, {str(BENCHMARKS)!r})
+        sys.path[:0] = [{str(REPO)!r}, {str(BENCHMARKS)!r}]  # this checkout's package
         from latency import kernel_marks
         kernel_marks.install()
         kernel_marks.install()  # idempotent: nothing is wrapped twice
+        import saliency_widgets
         from saliency_widgets import zoo
         from saliency_widgets.widget import SaliencyWidget
         from saliency_widgets.widget.testing import View
@@ -149,6 +158,7 @@ def test_the_kernel_marks_time_a_widget_without_changing_it(tmp_path):
         widget.wait(300)
         maps = view.messages("maps")
         print(json.dumps({{"marks": kernel_marks.MARKS, "model_id": widget.model_id,
+                          "package": saliency_widgets.__file__,
                           "sent": [[len(b) for b in buffers] for _, buffers in maps],
                           "maps": view.maps(2, "gradients")[maps[-1][0]["classes"][0]].shape}}))
         """
@@ -156,6 +166,7 @@ def test_the_kernel_marks_time_a_widget_without_changing_it(tmp_path):
     done = _run(["-c", code], tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert Path(found["package"]).is_relative_to(REPO)
     names = [m["name"] for m in found["marks"]]
     assert names.count("constructor") == 1 and names.count("startup") == 1
     jobs = [m for m in found["marks"] if m["name"] == "job"]
