@@ -66,9 +66,10 @@ def class_gradients(
     with tf.GradientTape(watch_accessed_variables=False, persistent=True) as tape:
         tape.watch(inputs)
         logits = model(inputs, training=False)
-        scores = tf.gather(logits, class_indices(indices, logits), batch_dims=1)
-        k = scores.shape[-1]
+        chosen = class_indices(indices, logits)
+        k = chosen.shape[-1]
         unrolled = k is not None and k <= MAX_UNROLLED_CLASSES
+        scores = _picked(logits, chosen) if unrolled else tf.gather(logits, chosen, batch_dims=1)
         # Slices must be recorded on the tape, hence taken inside the context.
         per_class = [scores[:, i] for i in range(k)] if unrolled else []
     if not unrolled:
@@ -79,6 +80,19 @@ def class_gradients(
         )
     del tape
     return logits, grads
+
+
+def _picked(logits: tf.Tensor, chosen: tf.Tensor) -> tf.Tensor:
+    """``logits[b, chosen[b, k]]`` as ``(B, K)``, through a one-hot product.
+
+    Same values and gradients as ``tf.gather(logits, chosen, batch_dims=1)``, but each class's
+    backward pass goes through a product and a sum instead of ``_GatherV2Grad``, which adds
+    hundreds of ops to trace per class: the first (tracing) call of a 6-class explain on the
+    bundled model took 2.9-3.7 s instead of 6.3-8.3 s (2-core CPU, load average 9-10;
+    ``benchmarks/widget_latency.py``'s cold start). Unrolled classes only (K is small).
+    """
+    hot = tf.one_hot(chosen, tf.shape(logits)[-1], dtype=logits.dtype)
+    return tf.reduce_sum(logits[:, None, :] * hot, axis=-1)
 
 
 def reduce_channels(grads: tf.Tensor, reduce: Reduce) -> tf.Tensor:

@@ -1,0 +1,1 @@
+"""Parts of ``benchmarks/widget_latency.py``: kernel-side marks, page-side timing, the report."""
