@@ -5,8 +5,8 @@
 //   masks and map strips as PNG data URLs, top-K classes and probabilities). `mountAll()` mounts
 //   every `[data-saliency-explorer]` element of a page that holds its payload in a JSON script
 //   element among its children.
-// - `KernelSource`: a live SaliencyWidget (anywidget: `export default {render}`). Predictions,
-//   status and the selection are synced traits; images and signed maps arrive as binary buffers
+// - `KernelSource`: a live SaliencyWidget (anywidget: `export default {render}`).
+//   Predictions, status and the selection are synced traits; images and signed maps arrive as binary buffers
 //   in custom messages, asked for by the view when it lacks them.
 // Every list the view offers (methods, signs, blends, colour maps, compare modes) comes from the
 // source's `meta` object, written by saliency_widgets.explorer._meta.view_meta.
@@ -261,6 +261,8 @@ export class KernelSource {
       ["msg:custom", (content, buffers) => this.receive(content, buffers || [])],
     ];
     for (const [name, handler] of this.handlers) model.on(name, handler);
+    // the first maps, picture and thumbnails, kept by the kernel in a trait (SaliencyWidget.first)
+    for (const { content, buffers } of model.get("first") || []) this.receive(content, buffers);
   }
 
   predictions() {

@@ -9,7 +9,7 @@ through two callables, so it holds no trait and no comm itself.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,6 +24,9 @@ Post = Callable[[dict[str, Any], list[bytes]], None]
 Publish = Callable[[dict[str, Any]], None]
 """Sets the ``status`` trait."""
 
+Keep = Callable[[list[dict[str, Any]]], None]
+"""Sets the ``first`` trait: messages every view replays when it is made."""
+
 
 class ViewLink:
     """Answers the browser views of one widget (see the module's description).
@@ -33,6 +36,7 @@ class ViewLink:
         state: Its state (selection, cache, plans).
         post: Sends a custom message to the views.
         publish: Sets the status the views show.
+        keep: Sets the messages a view replays when it is made (the first maps).
         wake: Tells the worker the state changed.
     """
 
@@ -42,12 +46,15 @@ class ViewLink:
         state: WidgetState,
         post: Post,
         publish: Publish,
+        keep: Keep,
         wake: Callable[[], None],
     ) -> None:
         self.catalogue = catalogue
+        self._pushed = False
         self.state = state
         self._post = post
         self._publish = publish
+        self._keep = keep
         self._wake = wake
         self.lock = threading.RLock()
         """Held while a message or a trait is sent (the worker and the kernel's thread send)."""
@@ -67,9 +74,7 @@ class ViewLink:
         except ValueError:
             return
         if isinstance(request, _protocol.ImagesMessage):
-            for i in request.indices:
-                mask = None if catalogue.masks is None or request.thumbs else catalogue.masks[i]
-                self.post(*_protocol.image_message(i, catalogue.shown[i], request.thumbs, mask))
+            self.send_pictures(request.indices, request.thumbs)
             return
         self.state.ask(Want(request.image, request.methods, request.class_index))
         if self.state.started:
@@ -83,6 +88,16 @@ class ViewLink:
         """Sends a message (one at a time: the worker and the kernel's thread both send)."""
         with self.lock:
             self._post(content, buffers)
+
+    def send_pictures(self, indices: Sequence[int], thumbs: bool) -> None:
+        """Sends pictures (with their masks, if any) or thumbnails of ``indices``."""
+        for i in indices:
+            self.post(*self._picture(i, thumbs))
+
+    def _picture(self, i: int, thumbs: bool) -> tuple[dict[str, Any], list[bytes]]:
+        catalogue = self.catalogue
+        mask = None if catalogue.masks is None or thumbs else catalogue.masks[i]
+        return _protocol.image_message(i, catalogue.shown[i], thumbs, mask)
 
     def send_held(self, image: int, method: str, extra: int | None) -> bool:
         """Sends the cached maps of ``(image, method)`` if all are there; says whether."""
@@ -100,15 +115,34 @@ class ViewLink:
         self, image: int, method: str, classes: tuple[int, ...], maps: np.ndarray
     ) -> None:
         """Sends ``(K, h, w)`` signed maps of ``classes`` with their probabilities."""
-        probabilities = self.state.probabilities
-        scores = [0.0] * len(classes) if probabilities is None else probabilities[image, classes]
+        scores = self._scores(image, classes)
         self.post(*_protocol.maps_message(image, method, classes, maps, scores))
+
+    def _scores(self, image: int, classes: tuple[int, ...]) -> Any:
+        probabilities = self.state.probabilities
+        return [0.0] * len(classes) if probabilities is None else probabilities[image, classes]
 
     def computed(self, job: MapJob, maps: np.ndarray) -> None:
         """The worker computed ``job``: its maps go to every view."""
         classes = job.unique_classes()
         first = [job.classes.index(c) for c in classes]
         self.send_maps(job.image, job.method, classes, maps[first])
+        if not self._pushed and not job.background:
+            # What the first view shows, kept in a synced trait: a view made after these maps
+            # (a cell that waited for them) draws at once, asking a kernel busy prefetching
+            # nothing.
+            self._pushed = True
+            per_page = self.catalogue.per_page
+            start = job.image - job.image % per_page
+            page = range(start, min(start + per_page, len(self.catalogue)))
+            scores = self._scores(job.image, classes)
+            messages = [
+                _protocol.maps_message(job.image, job.method, classes, maps[first], scores),
+                self._picture(job.image, thumbs=False),
+                *(self._picture(i, thumbs=True) for i in page),
+            ]
+            with self.lock:
+                self._keep([{"content": c, "buffers": b} for c, b in messages])
         self.report()
 
     def failed(self, job: MapJob) -> None:
@@ -158,4 +192,4 @@ class ViewLink:
             self._publish(status)
 
 
-__all__ = ["Post", "Publish", "ViewLink"]
+__all__ = ["Keep", "Post", "Publish", "ViewLink"]

@@ -105,6 +105,10 @@ class SaliencyWidget(anywidget.AnyWidget):
     """``{"image", "class_index", "method"}`` shown; set by clicks and by :meth:`select`."""
     view = traitlets.Dict().tag(sync=True)
     """The display options set from Python (each view keeps its own after that)."""
+    first = traitlets.List(traitlets.Dict()).tag(sync=True)
+    """The first maps, their picture and its page of thumbnails, as the messages that carry
+    them (``{"content", "buffers"}``), set when they are computed: a view made later (a cell
+    that waited for them) draws them without asking a kernel that may be busy prefetching."""
 
     def __init__(
         self,
@@ -161,6 +165,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             self._state,
             post=lambda content, buffers: self.send(content, buffers),
             publish=lambda status: setattr(self, "status", status),
+            keep=lambda messages: setattr(self, "first", messages),
             wake=lambda: self._worker.wake(),
         )
         self.on_msg(lambda _, content, buffers: self._link.receive(content))
@@ -386,6 +391,7 @@ class SaliencyWidget(anywidget.AnyWidget):
     def clear_cache(self) -> None:
         """Forgets every computed map (the next views are computed again)."""
         self._state.cache.clear()
+        self.first = []
         self._worker.wake()
 
     def close(self) -> None:

@@ -50,7 +50,9 @@ def test_epsilon_to_zero_on_a_bias_free_relu_net_is_input_times_gradient(images)
     _, maps = relevance.lrp(model, images, INDICES, rule="epsilon", epsilon=1e-9, reduce=None)
     _, ixg = gradient.input_x_gradient(model, images, INDICES, reduce=None)
     scale = np.abs(ixg).max()
-    np.testing.assert_allclose(maps, ixg, rtol=1e-4, atol=1e-5 * scale)
+    # float32: where a layer's pre-activation nearly cancels, z / z differs from 1 by rounding;
+    # 1e-4 of the map's range, while a wrong rule is off by a large share of it
+    np.testing.assert_allclose(maps, ixg, rtol=1e-4, atol=1e-4 * scale)
 
 
 @pytest.mark.parametrize("rule", ["zplus", "epsilon"])

@@ -454,3 +454,23 @@ def test_waiting_stops_at_its_timeout(softmax_cnn, pictures, slow_model):
     finally:
         model.release()
         widget.close()
+
+
+def test_the_first_maps_picture_and_thumbnails_are_kept_for_views_made_later(make, pictures):
+    widget, _ = make(per_page=4)
+    kept = widget.first
+    kinds = [(m["content"]["kind"], m["content"].get("thumb")) for m in kept]
+    assert kinds == [("maps", None), ("image", False)] + [("image", True)] * 4
+    maps = kept[0]["content"]
+    assert (maps["image"], maps["method"]) == (0, "gradients")
+    levels = np.frombuffer(kept[0]["buffers"][0], np.int8).reshape(-1, *maps["shape"])
+    expected = signed_gradient(widget._model, pictures[0], maps["classes"][0])
+    # the kept levels are the kernel's map, quantised: same peak, same signs where it is large
+    peak = np.abs(expected).max()
+    large = np.abs(expected) > 0.2 * peak
+    assert np.array_equal(np.sign(levels[0])[large], np.sign(expected)[large])
+    assert [m["content"]["index"] for m in kept[2:]] == [0, 1, 2, 3]
+    picture = np.asarray(Image.open(io.BytesIO(kept[1]["buffers"][0])))
+    assert picture.shape[:2] == pictures[0].shape[:2]
+    widget.clear_cache()
+    assert widget.first == []

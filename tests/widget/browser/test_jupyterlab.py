@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import jupyter_harness as harness
+import nbformat
 import pytest
 from quickstart_widget import QuickstartView, open_quickstart
 
@@ -35,3 +37,50 @@ def test_200_random_rapid_clicks_end_on_the_last_selection(session, artefacts):
 def test_no_javascript_errors_and_nothing_fetched_off_the_machine(session):
     assert session.console.errors == []
     assert session.page.off_host_requests == []
+
+
+FIRST_VIEW_CELL = """\
+from saliency_widgets import SaliencyWidget, zoo
+samples = zoo.load_samples(30)
+widget = SaliencyWidget(zoo.load_shapes_model(), samples.images, preprocess=zoo.preprocess,
+                        class_names=zoo.class_names(), masks=samples.masks, prefetch=False)
+widget
+"""
+
+
+def test_a_view_made_after_the_first_maps_asks_the_kernel_for_nothing(
+    browser, lab, jupyter_home, artefacts
+):
+    """The cell waits for the selected map before its output exists; the map, the picture and
+    the first page of thumbnails are sent then, kept by the page's model, and the view draws
+    them without one request (the kernel counts none) - a kernel busy prefetching would
+    otherwise answer late."""
+    notebook = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_code_cell(FIRST_VIEW_CELL)],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+    nbformat.write(notebook, jupyter_home["root"] / "first-view.ipynb")
+    context, page = harness.new_page(browser)
+    console = harness.Console(page)
+    probe = None
+    try:
+        harness.open_notebook(page, lab, "first-view.ipynb")
+        assert harness.run_all_cells(page) == []
+        widget = page.locator("[data-saliency-widget]").first
+        widget.wait_for(state="visible")
+        harness.wait_for_view(page, widget, 0)
+        assert widget.locator("label.sw-thumb").count() == 24  # the first page, all drawn
+        page.wait_for_function(  # every thumbnail of the page decoded
+            """(root) => [...root.querySelectorAll('label.sw-thumb img')].every(
+                (img) => img.complete && img.naturalWidth > 0)""",
+            arg=widget.element_handle(),
+            timeout=60_000,
+        )
+        probe = harness.KernelProbe(lab, "first-view.ipynb")
+        assert probe.json("", "str(widget._link.received)") == 0
+        widget.screenshot(path=str(artefacts / "jupyterlab-first-view.png"))
+    finally:
+        if probe is not None:
+            probe.close()
+        context.close()
+    assert console.errors == []
