@@ -27,3 +27,13 @@ def cnn() -> keras.Model:
 @pytest.fixture
 def images() -> np.ndarray:
     return np.random.default_rng(0).normal(size=(7, 12, 12, 3)).astype(np.float32)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Widgets a test left open are closed while the interpreter still works (otherwise
+    ipywidgets' ``__del__`` prints a traceback for each at exit)."""
+    import sys
+
+    widgets = sys.modules.get("ipywidgets")
+    if widgets is not None:
+        widgets.Widget.close_all()

@@ -21,6 +21,7 @@ import math
 import keras
 import tensorflow as tf
 
+from saliency_widgets._checks import positive_int
 from saliency_widgets.inspection import head_model, spatial_model
 from saliency_widgets.methods.chunks import chunk_size, chunked_sum
 from saliency_widgets.methods.feature_maps import Layer, ScoreActivation, class_scores
@@ -28,8 +29,8 @@ from saliency_widgets.methods.gradient import class_indices
 
 
 def _check_chunk(name: str, value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ValueError(f"{name} must be a positive int or None, got {value!r}")
+    if value is not None:
+        positive_int(name, value)
 
 
 def scorecam(
@@ -78,8 +79,7 @@ def scorecam(
         networks. https://arxiv.org/abs/1910.01279
     """
     _check_chunk("channel_batch", channel_batch)
-    if top_channels is not None and (not isinstance(top_channels, int) or top_channels < 1):
-        raise ValueError(f"top_channels must be a positive int or None, got {top_channels!r}")
+    _check_chunk("top_channels", top_channels)
     class_scores(tf.zeros([1, 1]), activation)  # validates before tracing the loop
     inputs = tf.convert_to_tensor(inputs, tf.float32)
     activations, logits = spatial_model(model, layer).model(inputs, training=False)

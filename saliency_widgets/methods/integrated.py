@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from saliency_widgets._checks import positive_int
 from saliency_widgets.methods._random import portable_uniform
 from saliency_widgets.methods.gradient import (
     Reduce,
@@ -176,12 +177,10 @@ def integrated_gradients(
         Sundararajan, M., Taly, A., & Yan, Q. (2017). Axiomatic attribution for deep networks.
         https://arxiv.org/abs/1703.01365
     """
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int, got {steps!r}")
+    steps = positive_int("steps", steps)
     if step_batch is None:
         step_batch = default_step_batch()
-    if isinstance(step_batch, bool) or not isinstance(step_batch, int) or step_batch < 1:
-        raise ValueError(f"step_batch must be a positive int, got {step_batch!r}")
+    step_batch = positive_int("step_batch", step_batch)
     inputs = tf.convert_to_tensor(inputs, tf.float32)
     logits = model(inputs, training=False)
     indices = class_indices(indices, logits)

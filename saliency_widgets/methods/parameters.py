@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from saliency_widgets import _checks
 from saliency_widgets.inspection import FIRST_RULES
 from saliency_widgets.methods.feature_maps import SCORE_ACTIVATIONS
 from saliency_widgets.methods.gradient import REDUCTIONS
@@ -55,10 +56,8 @@ def _is_int(value: object) -> bool:
 
 
 def positive_int(name: str, value: Any, context: Context) -> int:
-    """An ``int >= 1`` (``samples``, ``steps`` …)."""
-    if not _is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {_describe(value)}")
-    return int(value)
+    """An ``int >= 1`` (``samples``, ``steps`` …): the package's one check of it."""
+    return _checks.positive_int(name, value)
 
 
 def integer(name: str, value: Any, context: Context) -> int:

@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from saliency_widgets._checks import positive_int
 from saliency_widgets.methods.chunks import chunk_size, chunked_sum
 from saliency_widgets.methods.feature_maps import ScoreActivation, class_scores
 from saliency_widgets.methods.gradient import class_indices
@@ -282,8 +283,7 @@ def rise(
     inputs = tf.convert_to_tensor(inputs, tf.float32)
     size = (int(inputs.shape[1]), int(inputs.shape[2]))
     cell = cell if cell is not None else max(1, -(-max(size) // 7))
-    if isinstance(cell, bool) or not isinstance(cell, int) or cell < 1:
-        raise ValueError(f"cell must be a positive int or None, got {cell!r}")
+    cell = positive_int("cell", cell)
     return rise_from_masks(
         model,
         inputs,

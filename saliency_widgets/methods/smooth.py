@@ -25,6 +25,7 @@ from typing import Any, Literal
 import keras
 import tensorflow as tf
 
+from saliency_widgets._checks import positive_int
 from saliency_widgets.methods._random import portable_normal, portable_uniform
 from saliency_widgets.methods.gradient import Reduce, gradients, reduce_channels
 
@@ -107,8 +108,7 @@ def noisy_statistic(
     """
     if statistic not in ("mean", "variance", "square"):
         raise ValueError(f"statistic={statistic!r}: expected 'mean', 'variance' or 'square'")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise ValueError(f"samples must be a positive int, got {samples!r}")
+    samples = positive_int("samples", samples)
     if not noise >= 0:
         raise ValueError(f"noise must be a non-negative fraction of the input range, got {noise}")
     base = resolve_method(method)

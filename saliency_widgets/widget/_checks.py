@@ -43,17 +43,6 @@ def checked_names(names: Sequence[str] | None, units: int | None) -> list[str] |
     return checked
 
 
-def checked_positive(name: str, value: object) -> int:
-    """``value`` if it is an int ≥ 1.
-
-    Raises:
-        ValueError: Otherwise, naming ``name``.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
 def checked_index(name: str, value: object, limit: int | None) -> int | None:
     """``value`` as an int in ``[0, limit)`` (``None`` stays ``None``; no limit if ``None``).
 
@@ -69,4 +58,4 @@ def checked_index(name: str, value: object, limit: int | None) -> int | None:
     return int(value)
 
 
-__all__ = ["checked_index", "checked_labels", "checked_names", "checked_positive"]
+__all__ = ["checked_index", "checked_labels", "checked_names"]

@@ -22,6 +22,7 @@ import traitlets
 from matplotlib.figure import Figure
 
 from saliency_widgets import display, explorer, render
+from saliency_widgets._checks import positive_int
 from saliency_widgets.methods import METHODS, get_method
 from saliency_widgets.widget import _checks, _compute
 from saliency_widgets.widget._catalogue import Catalogue
@@ -146,11 +147,11 @@ class SaliencyWidget(anywidget.AnyWidget):
             masks=explorer.checked_masks(masks, shown),
             methods=offered if method in offered else (method, *offered),
             activation=predictor.activation,
-            per_page=_checks.checked_positive("per_page", per_page),
+            per_page=positive_int("per_page", per_page),
         )
         self._view = explorer.ViewOptions(sign, cmap, alpha, blend, clip, compare)
-        self._batch_size = _checks.checked_positive("batch_size", batch_size)
-        k = _checks.checked_positive("top_k", top_k)
+        self._batch_size = positive_int("batch_size", batch_size)
+        k = positive_int("top_k", top_k)
         self._model = model
         self._state = WidgetState(count, Selection(0, None, method), k, prefetch)
         super().__init__(

@@ -52,7 +52,7 @@ ERRORS = [
     ("gradients", {"reduce": "median"}, ValueError, "reduce='median': expected one of"),
     ("smoothgrad", {"noise": -0.5}, ValueError, "noise must be a finite number >= 0, got -0.5"),
     ("smoothgrad", {"noise": float("nan")}, ValueError, "noise must be a finite number >= 0"),
-    ("vargrad", {"samples": 2.5}, ValueError, "samples must be a positive int, got 2.5"),
+    ("vargrad", {"samples": 2.5}, TypeError, "samples must be a positive int, got 2.5"),
     ("squaregrad", {"seed": "x"}, ValueError, "seed must be an int, got 'x'"),
     ("integrated_gradients", {"baseline": "black"}, ValueError, "baseline='black': expected"),
     (

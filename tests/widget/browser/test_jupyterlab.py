@@ -64,7 +64,9 @@ def test_a_view_made_after_the_first_maps_asks_the_kernel_for_nothing(
     console = harness.Console(page)
     probe = None
     try:
-        harness.open_notebook(page, lab, "first-view.ipynb")
+        # a workspace of its own: the default one reopens the quickstart notebook beside it
+        page.goto(f"{lab.url}/lab/workspaces/first-view/tree/first-view.ipynb")
+        page.wait_for_function(harness.KERNEL_IDLE, timeout=harness.KERNEL_TIMEOUT_MS, polling=250)
         assert harness.run_all_cells(page) == []
         widget = page.locator("[data-saliency-widget]").first
         widget.wait_for(state="visible")
