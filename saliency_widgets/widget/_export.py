@@ -9,6 +9,7 @@ refused with that estimate, naming ``images=`` to pick some.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -93,13 +94,7 @@ def export_html(
     bar.close()
     return explorer.fragment(
         data,
-        sign=view.sign,
-        cmap=view.cmap,
-        alpha=view.alpha,
-        blend=view.blend,
-        clip=view.clip,
-        compare=view.compare,
-        outline=view.outline,
+        **dataclasses.asdict(view),  # sign, cmap, alpha, blend, clip, compare, outline
         steps=steps,
     )
 

@@ -8,6 +8,7 @@ ES module. nbconvert exports and notebooks rendered as documentation pages show 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 
 import numpy as np
@@ -69,13 +70,7 @@ def snapshot_html(catalogue: Catalogue, state: WidgetState, view: explorer.ViewO
     }
     return explorer.fragment(
         data,
-        sign=view.sign,
-        cmap=view.cmap,
-        alpha=view.alpha,
-        blend=view.blend,
-        clip=view.clip,
-        compare=view.compare,
-        outline=view.outline,
+        **dataclasses.asdict(view),  # sign, cmap, alpha, blend, clip, compare, outline
         per_page=per_page,
         start=start,
         optimize=False,  # made while the cell runs: fast, not smallest
