@@ -34,6 +34,28 @@ def test_200_random_rapid_clicks_end_on_the_last_selection(session, artefacts):
     session.check_rapid_clicks(200, seed=20_240, screenshot=shot)
 
 
+def test_the_static_explorer_draws_the_live_views_pixels(session, tmp_path):
+    """One module, two sources: the widget's own static page (``save_html`` at the live maps'
+    127 steps), set to the live view's selection and options, draws the same canvas bytes."""
+    live = session.widget
+    state = live.evaluate("(root) => root.explorer.selection()")
+    pixels = live.evaluate(harness.PIXELS)
+    path = tmp_path / "static.html"
+    code = f"widget.save_html({str(path)!r}, images=[{state['image']}], steps=127, progress=False)"
+    session.probe.json(code, "'0'")
+    page = session.page.context.new_page()
+    try:
+        page.goto(path.as_uri())
+        root = page.locator("[data-saliency-explorer]").first
+        options = ("classIndex", "method", "sign", "cmap", "alpha", "blend", "clip", "outline")
+        wanted = {key: state[key] for key in options} | {"image": 0, "compare": "single"}
+        root.evaluate("(node, wanted) => node.explorer.select(wanted)", wanted)
+        harness.wait_for_view(page, root, 0, state["classIndex"])
+        assert root.evaluate(harness.PIXELS) == pixels
+    finally:
+        page.close()
+
+
 def test_no_javascript_errors_and_nothing_fetched_off_the_machine(session):
     assert session.console.errors == []
     assert session.page.off_host_requests == []
