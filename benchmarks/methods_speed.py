@@ -53,7 +53,17 @@ AGREEMENT = {
     "lrp": ("agreement-lrp", {"lrp": "lrp"}),
 }
 """The agreement scripts that time both sides, and the methods their rows are about."""
-COLUMNS = ("method", "peer", "setting", "images", "ours_ms", "peer_ms", "ratio", "timing")
+COLUMNS = (
+    "method",
+    "peer",
+    "setting",
+    "images",
+    "ours_ms",
+    "peer_ms",
+    "ratio",
+    "forward_ratio",
+    "timing",
+)
 
 
 def _label(name: str) -> str:
@@ -73,6 +83,7 @@ def row(
     peer_s: float | None,
     timing: str,
     note: str = "",
+    forward_ratio: float | None = None,
 ) -> dict:
     """One line of the table: seconds per image in, milliseconds per image out.
 
@@ -85,6 +96,9 @@ def row(
         peer_s: The peer's seconds per image (``None`` when it failed; ``note`` says why).
         timing: How the figures were taken.
         note: Why a figure is missing.
+        forward_ratio: The same ratio with each side's time first divided by a forward pass of
+            the model timed right before each run in the same process (``run.py``'s paired
+            ratio): what is left of the machine's load drifting between the two processes.
 
     Returns:
         ``ratio`` is the peer's time over ours: above 1, ours is faster.
@@ -100,6 +114,7 @@ def row(
         "ours_ms": ours_ms,
         "peer_ms": peer_ms,
         "ratio": ratio,
+        "forward_ratio": None if forward_ratio is None else round(forward_ratio, 2),
         "timing": timing,
         "note": note,
     }
@@ -109,6 +124,15 @@ def _per_image(record: dict) -> float | None:
     if record["status"] != "ok" or not record["median_s"] or not record["work"]:
         return None
     return record["median_s"] / record["work"]
+
+
+def _paired(ours: dict, theirs: dict) -> float | None:
+    """The peer's time over ours, each as a multiple of its own forward pass (same batch)."""
+    if ours["status"] != "ok" or theirs["status"] != "ok":
+        return None
+    if not ours["ratio"] or not theirs["ratio"] or ours["batch"] != theirs["batch"]:
+        return None
+    return theirs["ratio"] / ours["ratio"]
 
 
 def case_rows(document: dict, model: str = "shapes") -> list[dict]:
@@ -149,6 +173,7 @@ def case_rows(document: dict, model: str = "shapes") -> list[dict]:
                     _per_image(theirs),
                     timing,
                     "" if theirs["status"] == "ok" else f"{theirs['status']}: {theirs['note']}",
+                    _paired(ours, theirs),
                 )
             )
     return rows
@@ -190,7 +215,8 @@ def markdown(doc: dict) -> str:
         "# Methods: time per image, ours and the peer's",
         "",
         f"{doc['model']}. {m['date']}, commit {m['commit']}{' (dirty)' if m['dirty'] else ''}, "
-        f"{m['cpu']}, {m['cpus']} CPUs. Ratio: the peer's time over ours (above 1: ours faster).",
+        f"{m['cpu']}, {m['cpus']} CPUs. Ratio: the peer's time over ours (above 1: ours faster); "
+        "paired: the same, each time first divided by a forward pass timed beside it.",
         "",
         "Load average (1, 5, 15 min) before and after each part:",
         "",
@@ -198,7 +224,9 @@ def markdown(doc: dict) -> str:
     lines += [
         f"- {part['part']}: {part['before']} -> {part['after']}" for part in doc["load_average"]
     ]
-    table = [["method", "peer", "setting", "ours ms/image", "peer ms/image", "peer / ours"]]
+    table = [
+        ["method", "peer", "setting", "ours ms/image", "peer ms/image", "peer / ours", "paired"]
+    ]
     for r in doc["records"]:
         table.append(
             [
@@ -208,6 +236,7 @@ def markdown(doc: dict) -> str:
                 "—" if r["ours_ms"] is None else f"{r['ours_ms']:.1f}",
                 "—" if r["peer_ms"] is None else f"{r['peer_ms']:.1f}",
                 "—" if r["ratio"] is None else f"{r['ratio']:.2f}×",
+                "—" if r["forward_ratio"] is None else f"{r['forward_ratio']:.2f}×",
             ]
         )
     lines += ["", results.markdown_table(table), ""]
