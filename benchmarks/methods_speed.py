@@ -15,11 +15,13 @@ page):
 - ``benchmarks/agreement/paths.py`` (Guided IG, Blur IG, XRAI against PAIR ``saliency``) and
   ``benchmarks/agreement/lrp.py`` (LRP against zennit on the model ported to PyTorch): one warm
   call of each side (tracing excluded) on the agreement's eight images. Running them rewrites
-  their ``agreement-*.json`` with the same maps and the new times; ``--reuse-agreement`` reads
-  the times those files hold instead.
+  their ``agreement-*.json`` with the same maps and the new times (and when and under what load
+  they were taken: ``timed``); ``--reuse-agreement`` reads the times those files hold instead.
 
 The machine, the date and the load average before and after each part are recorded with the
-table: the machine is shared, so a figure means little without them.
+table: the machine is shared, so a figure means little without them. Nothing is installed: the
+peers' virtualenvs (``benchmarks/.venvs/``) are those ``run.py`` and ``method_agreement.py``
+make.
 """
 
 from __future__ import annotations
@@ -120,6 +122,13 @@ def row(
     }
 
 
+def _has_layer(name: str) -> bool:
+    """Whether a method explains at a layer (the CAM family) rather than at the input."""
+    from saliency_widgets.methods import METHODS
+
+    return "layer" in METHODS[name].params
+
+
 def _per_image(record: dict) -> float | None:
     if record["status"] != "ok" or not record["median_s"] or not record["work"]:
         return None
@@ -153,8 +162,9 @@ def case_rows(document: dict, model: str = "shapes") -> list[dict]:
         ours = by_key.get((config.REFERENCE, case))
         if ours is None:
             continue
-        setting = "top-1, model's last conv layer" + "".join(
-            f", {k}={v}" for k, v in params.items()
+        setting = ", ".join(
+            ["top-1", *(["the model's last 4-D layer"] if _has_layer(case) else [])]
+            + [f"{k}={v}" for k, v in params.items()]
         )
         for peer in PEERS:
             theirs = by_key.get((peer, case))
@@ -283,29 +293,49 @@ def main(argv: list[str] | None = None) -> dict:
                 str(args.out),
                 "--name",
                 f"{args.name}-cases",
+                "--no-install",
             ]
         )
         source = f"python benchmarks/run.py (written as {args.name}-cases.json)"
+        path = args.out / f"{args.name}-cases.json"
+        cases["load_average_after"] = _load()
+        path.write_text(json.dumps(cases, indent=1, ensure_ascii=False) + "\n")
     else:
         cases = json.loads(args.cases.read_text())
         source = f"{cases['command']} ({cases['machine']['date']})"
-        before = cases["machine"]["load_average"]
-    loads.append({"part": "run.py method cases", "before": before, "after": _load()})
+        info, before = cases["machine"], cases["machine"]["load_average"]
+    # run.py records the load when it starts; the one when it ends is kept beside it.
+    cases.setdefault("load_average_after", _load())
+    loads.append(
+        {"part": "run.py method cases", "before": before, "after": cases["load_average_after"]}
+    )
     sources = {"run.py method cases": source}
     records = case_rows(cases)
 
     for script, (stem, methods) in AGREEMENT.items():
-        before = _load()
+        path = RESULTS / f"{stem}.json"
         if not args.reuse_agreement:
             from agreement import lrp, paths
 
-            started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            started, before = time.strftime("%Y-%m-%dT%H:%M:%S%z"), _load()
             {"paths": paths, "lrp": lrp}[script].main(["--images", str(args.images)])
-            sources[script] = f"python benchmarks/agreement/{script}.py ({started})"
+            document = json.loads(path.read_text())
+            # When and under what load the times were taken, for a later --reuse-agreement.
+            document["timed"] = {"date": started, "load_average": [before, _load()]}
+            path.write_text(json.dumps(document, indent=2) + "\n")
+            sources[script] = f"python benchmarks/agreement/{script}.py"
         else:
-            sources[script] = f"benchmarks/results/{stem}.json (saved times)"
-        document = json.loads((RESULTS / f"{stem}.json").read_text())
-        loads.append({"part": f"agreement/{script}.py", "before": before, "after": _load()})
+            document = json.loads(path.read_text())
+            sources[script] = f"saved times of benchmarks/results/{stem}.json"
+        timed = document.get("timed", {"date": "not recorded", "load_average": [None, None]})
+        sources[script] += f" ({timed['date']})"
+        loads.append(
+            {
+                "part": f"agreement/{script}.py",
+                "before": timed["load_average"][0],
+                "after": timed["load_average"][1],
+            }
+        )
         records += agreement_rows(stem, methods, document)
 
     doc = {

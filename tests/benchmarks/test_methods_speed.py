@@ -77,7 +77,8 @@ def test_case_rows_put_each_peer_beside_ours_in_milliseconds_per_image():
         keras_vis["forward_ratio"] == 2.5
     )  # each over its own forward pass: (0.4/0.04)/(0.08/0.02)
     assert torch_cam["ratio"] == 2.0 and torch_cam["images"] == 8
-    assert rise["setting"].endswith("samples=500")
+    assert rise["setting"] == "top-1, samples=500"  # no layer: RISE explains the input
+    assert keras_vis["setting"] == "top-1, the model's last 4-D layer"
     assert rise["peer_ms"] is None and rise["ratio"] is None and rise["forward_ratio"] is None
     assert rise["note"] == "error: ValueError: boom"  # a failure is shown, not dropped
     assert set(keras_vis) == set(methods_speed.COLUMNS) | {"note"}
