@@ -151,7 +151,7 @@ def run_job(job: dict) -> list[dict]:
                     forward_min_s=min(reference.runs_s),
                     ratios=[a / b for a, b in zip(timing.runs_s, reference.runs_s, strict=True)],
                     work=work,
-                    images=sizes["batch"],
+                    images=sizes["method_batch"] if case in METHOD_CASES else sizes["batch"],
                 )
             np.save(directory / f"maps-{contender}-{case}.npy", np.asarray(maps, np.float32))
         except Unsupported as reason:

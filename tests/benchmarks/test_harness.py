@@ -486,7 +486,7 @@ def test_logits_model_is_the_same_model_without_its_softmax(job_dir):
 
 def _job(directory, contender):
     spec = config.CONTENDERS[contender]
-    sizes = config.Sizes(batch=4, classes=3, samples=2, stream=6, repeats=1, method_batch=4)
+    sizes = config.Sizes(batch=4, classes=3, samples=2, stream=6, repeats=1, method_batch=3)
     job = {
         "dir": str(directory),
         "model": "tiny",
@@ -512,10 +512,11 @@ def test_worker_runs_every_case_and_tapes_match_the_engine(job_dir):
         results.validate(item)
         if item["status"] == "ok":
             assert item["ratio"] > 0 and item["peak_rss_mib"] > 0
-    assert np.load(job_dir / "maps-ours-auto-rise.npy").shape == (4, 1, 12, 12)
-    assert np.load(job_dir / "maps-ours-auto-layercam.npy").shape[:2] == (4, 1)
+    assert np.load(job_dir / "maps-ours-auto-rise.npy").shape == (3, 1, 12, 12)
+    assert np.load(job_dir / "maps-ours-auto-layercam.npy").shape[:2] == (3, 1)
     by_case = {r["case"]: r for r in ours}
     assert by_case["classes"]["work"] == 4 * 3 and by_case["stream"]["images"] == 6
+    assert by_case["rise"]["images"] == by_case["rise"]["work"] == 3  # method_batch, not batch
     for case in ("vanilla", "classes", "stream"):
         a = np.load(job_dir / f"maps-tape-function-{case}.npy")
         b = np.load(job_dir / f"maps-ours-auto-{case}.npy")
