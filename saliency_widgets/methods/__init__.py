@@ -13,6 +13,7 @@ from typing import Any
 
 from saliency_widgets import filters
 from saliency_widgets.methods import (
+    _named,
     cams,
     forward_cams,
     gradient,
@@ -228,6 +229,7 @@ METHODS: dict[str, MethodSpec] = {
     ),
 }
 """Registered methods by name. New method families add themselves here."""
+_named.FUNCTIONS.update({name: spec.function for name, spec in METHODS.items()})
 
 
 def get_method(name: str) -> MethodSpec:

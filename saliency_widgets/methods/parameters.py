@@ -19,6 +19,7 @@ import numpy as np
 
 from saliency_widgets import _checks
 from saliency_widgets.inspection import FIRST_RULES
+from saliency_widgets.methods._named import function_of
 from saliency_widgets.methods.feature_maps import SCORE_ACTIVATIONS
 from saliency_widgets.methods.gradient import REDUCTIONS
 from saliency_widgets.methods.integrated import BASELINES
@@ -190,9 +191,7 @@ def baseline(name: str, value: Any, context: Context) -> Any:
 def method_reference(name: str, value: Any, context: Context) -> Any:
     """A registered method name or a method function (what a noise wrapper smooths)."""
     if isinstance(value, str):
-        from saliency_widgets.methods import get_method
-
-        get_method(value)  # raises, listing the names
+        function_of(value)  # raises, listing the names
         return value
     if not callable(value):
         raise ValueError(f"{name} must be a method function or a registered name, got {value!r}")
@@ -324,9 +323,7 @@ def accepted(
         return None
     wrapped = params.get("method", names["method"].default)
     if isinstance(wrapped, str):
-        from saliency_widgets.methods import get_method
-
-        wrapped = get_method(wrapped).function
+        wrapped = function_of(wrapped)
     inner = accepted(wrapped, {}) if callable(wrapped) else None
     if inner is None:
         return None

@@ -26,10 +26,10 @@ import numpy as np
 import tensorflow as tf
 
 from saliency_widgets._checks import positive_int
+from saliency_widgets.methods._random import portable_uniform
 from saliency_widgets.methods.chunks import chunk_size, chunked_sum
 from saliency_widgets.methods.feature_maps import ScoreActivation, class_scores
 from saliency_widgets.methods.gradient import class_indices
-from saliency_widgets.methods.smooth import portable_uniform
 
 Size = int | tuple[int, int] | None
 MaskMaker = Callable[[tf.Tensor], tf.Tensor]

@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 
 from saliency_widgets._checks import positive_int
+from saliency_widgets.methods._named import function_of
 from saliency_widgets.methods._random import portable_normal, portable_uniform
 from saliency_widgets.methods.gradient import Reduce, gradients, reduce_channels
 
@@ -40,9 +41,7 @@ def resolve_method(method: MethodLike) -> Callable[..., tuple[tf.Tensor, tf.Tens
         TypeError: For anything else.
     """
     if isinstance(method, str):
-        from saliency_widgets.methods import get_method  # the registry imports this module
-
-        return get_method(method).function
+        return function_of(method)
     if not callable(method):
         raise TypeError(f"method must be a method function or a registered name, got {method!r}")
     return method
