@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from saliency_widgets._named_inputs import MODELS, ModelCache
 from saliency_widgets.predict import predict, probability_titles
 from saliency_widgets.render import Figure
 from saliency_widgets.sources import Sources, checked_class_names, load_sources
+
+if TYPE_CHECKING:
+    from saliency_widgets.metrics import Scorecard
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class GridResult:
         maps: ``(N, H, W, K)`` maps, ``maps[i, ..., k]`` explaining ``indices[i, k]``.
         titles: ``titles[i][k]``: the class and its probability, e.g. ``"star 97.3%"``.
         method: The method's label.
+        scores: ``scores[i][k]``: the figures of ``maps[i, ..., k]``
+            (:func:`saliency_widgets.metrics.scorecard`), when the ``metrics`` option is on.
     """
 
     images: np.ndarray
@@ -57,6 +62,13 @@ class GridResult:
     maps: np.ndarray
     titles: tuple[tuple[str, ...], ...]
     method: str
+    scores: tuple[tuple[Scorecard, ...], ...] | None = None
+
+    def captions(self) -> tuple[tuple[tuple[str, ...], ...], ...] | None:
+        """Per image, per class, the lines printed under the map (``None`` without scores)."""
+        if self.scores is None:
+            return None
+        return tuple(tuple(card.caption() for card in cards) for cards in self.scores)
 
 
 def method_of(options: GridOptions) -> tuple[Any, dict[str, Any], Callable | None]:
@@ -142,7 +154,46 @@ def compute_grid(sources: Sources, options: GridOptions, verbose: bool | str = F
         for k in range(indices.shape[1])
     ]
     titles = tuple(tuple(column[i] for column in columns) for i in range(len(sources)))
-    return GridResult(sources.images, sources.names, indices, maps, titles, spec.label or spec.name)
+    scores = score_maps(sources, maps, indices, options.batch_size) if options.metrics else None
+    label = spec.label or spec.name
+    return GridResult(sources.images, sources.names, indices, maps, titles, label, scores)
+
+
+def score_maps(
+    sources: Sources, maps: np.ndarray, indices: np.ndarray, batch_size: int = 32
+) -> tuple[tuple[Scorecard, ...], ...]:
+    """The figures of every map, with the sources' object masks when they have them.
+
+    The one place a grid scores its maps (:func:`saliency_widgets.metrics.scorecard`): the
+    ``metrics`` option of the directive and the command line comes here.
+
+    Args:
+        sources: The model, inputs and masks the maps were computed from.
+        maps: ``(N, H, W, K)`` maps.
+        indices: ``(N, K)`` explained classes.
+        batch_size: Images per model call.
+
+    Returns:
+        ``scores[i][k]``: the :class:`~saliency_widgets.metrics.Scorecard` of
+        ``maps[i, ..., k]``.
+
+    Raises:
+        InputError: When the maps cannot be scored (e.g. masks that do not fit the images).
+    """
+    from saliency_widgets.metrics import scorecard  # TensorFlow, on first use
+
+    try:
+        cards = scorecard(
+            sources.model,
+            sources.inputs,
+            maps,
+            indices,
+            masks=sources.masks,
+            batch_size=batch_size,
+        )
+    except Exception as error:
+        raise InputError(f"metrics: {describe(error, limit=300)}") from error
+    return tuple(tuple(row) for row in cards)
 
 
 def grid_figure(result: GridResult, options: GridOptions) -> Figure:
@@ -164,6 +215,7 @@ def grid_figure(result: GridResult, options: GridOptions) -> Figure:
         result.titles,
         names=result.names,
         cols=cols,
+        captions=result.captions(),
         **options.drawing(),
     )
 
@@ -222,4 +274,5 @@ __all__ = [
     "make_grid",
     "method_of",
     "parse_params",
+    "score_maps",
 ]
