@@ -137,7 +137,9 @@ def figure_lines(result: grid.GridResult) -> list[str]:
     Returns:
         ``"<image> · <title>: <caption lines joined by ' · '>"`` per map.
     """
-    captions = result.captions() or ()
+    captions = result.captions()
+    if captions is None:
+        return []
     return [
         f"{name} · {title}: {' · '.join(caption)}"
         for name, titles, per_class in zip(result.names, result.titles, captions, strict=True)
