@@ -451,3 +451,29 @@ def test_captions_are_drawn_under_their_class_and_overlap_nothing():
         assert box.x0 > panel.x0 and box.x1 < panel.x1
         assert (box.x0 + box.x1) / 2 == pytest.approx((panel.x0 + panel.x1) / 2, abs=1)
         assert 0 < panel.y0 - box.y1 < 20
+
+
+def test_a_scored_integrated_gradients_grid_prints_its_completeness_gap(cnn, images):
+    from saliency_widgets.methods.integrated import completeness_gap
+
+    x = images[:3]
+    sources = load_sources(cnn, x)
+    options = GridOptions.from_strings({"method": "integrated_gradients", "params": "steps=8"})
+    scored = GridOptions(**{**options.__dict__, "metrics": True})
+    result = grid.compute_grid(sources, scored)
+    assert result.scores is not None
+    # The gap of the raw attributions, computed here with the public method and check.
+    _, raw = sw.integrated_gradients(cnn, x, result.indices, steps=8, postprocessing=None)
+    expected = completeness_gap(cnn, x, result.indices, raw)
+    gaps = np.array([[card.completeness for card in row] for row in result.scores])
+    np.testing.assert_allclose(gaps, expected, rtol=1e-4, atol=1e-6)
+    assert (
+        expected.max() > 1e-3
+    )  # 8 steps: far enough from complete for the check to mean something
+    captions = result.captions()
+    assert captions is not None
+    assert captions[0][0][-1] == f"completeness gap {expected[0, 0]:.1%}"
+    # Methods without completeness print none, and no map without masks has localisation.
+    plain = grid.compute_grid(sources, GridOptions(metrics=True))
+    assert plain.captions() is not None
+    assert all(len(lines) == 3 for row in plain.captions() or () for lines in row)
