@@ -82,9 +82,11 @@ def test_the_methods_page_shows_every_registered_method(docs_site):
 
     html = page(docs_site, "methods")
     source = (REPO / "docs" / "methods.rst").read_text()
-    blocks = source.split(".. saliency-grid::")[1:]
-    shown = [re.search(r":method: (\w+)", b).group(1) for b in blocks if ":metrics:" not in b]
-    scored = [re.search(r":method: (\w+)", b).group(1) for b in blocks if ":metrics:" in b]
+    # Each grid's option lines (up to its first blank line): its method, and whether it is scored.
+    heads = re.findall(r"^\.\. saliency-grid::\n((?:   :.*\n)*)", source, re.M)
+    methods = [(re.search(r":method: (\w+)", h).group(1), ":metrics:" in h) for h in heads]
+    shown = [name for name, metrics in methods if not metrics]
+    scored = [name for name, metrics in methods if metrics]
     assert sorted(shown) == sorted(METHODS)
     assert len(grid_images(html)) == len(METHODS) + len(scored)
     for spec in METHODS.values():
