@@ -190,9 +190,21 @@ OPTION_HELP: dict[str, str] = {
     f"{display.DEFAULT_CLIP:g}; 100: the maximum)",
     "dpi": "PNG resolution (default 100)",
     "batch-size": "images per compiled engine call (default 32)",
+    "metrics": "print each map's figures under it: deletion and insertion AUC beside a random "
+    "pixel order's, Gini, and pointing hit and energy in mask when the images have masks "
+    "(a switch: on when given without a value; also yes/no)",
 }
 """Every option :meth:`GridOptions.from_strings` reads, with its help: the one list that the
 directive's options and the command line's flags are made from."""
+
+SWITCHES = ("metrics",)
+"""Options of :data:`OPTION_HELP` that are on or off: given without a value they are on (a
+directive's ``:metrics:``, the command line's ``--metrics``)."""
+SWITCH_VALUES = {
+    **dict.fromkeys(("", "on", "yes", "true"), True),
+    **dict.fromkeys(("off", "no", "false"), False),
+}
+"""What a switch's text may say, and what it means."""
 
 
 @dataclass(frozen=True)
@@ -214,6 +226,8 @@ class GridOptions:
         dpi: PNG resolution (a panel is ``panel_size`` inches).
         panel_size: Inches per panel.
         batch_size: Images per compiled engine call.
+        metrics: Whether each map is scored (:func:`saliency_widgets.metrics.scorecard`) and
+            its figures printed under it.
     """
 
     method: str = "gradients"
@@ -229,6 +243,7 @@ class GridOptions:
     dpi: int = 100
     panel_size: float = PANEL_SIZE
     batch_size: int = 32
+    metrics: bool = False
 
     KEYS = tuple(OPTION_HELP)
     """The option names :meth:`from_strings` reads (``overlay`` sets ``alpha``)."""
@@ -277,6 +292,9 @@ class GridOptions:
             values["dpi"] = _number(options, "dpi", int, 20, 600)
         if "batch-size" in options:
             values["batch_size"] = _number(options, "batch-size", int, 1, 4096)
+        for name in SWITCHES:
+            if name in options:
+                values[name] = _switch(options, name)
         if "blend" in options:
             values["blend"] = str(options["blend"]).strip().lower()
             if values["blend"] not in display.BLENDS:
@@ -292,6 +310,15 @@ class GridOptions:
             except ValueError as error:
                 raise InputError(str(error)) from None
         return cls(**values)
+
+
+def _switch(options: Mapping[str, str], name: str) -> bool:
+    text = str(options[name]).strip()
+    if text.lower() not in SWITCH_VALUES:
+        raise InputError(
+            f"{name}: {text!r}: a switch takes no value (on), or yes/no, on/off, true/false"
+        )
+    return SWITCH_VALUES[text.lower()]
 
 
 def _parse_panels(text: str) -> tuple[str, ...]:
@@ -314,7 +341,10 @@ def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
         nargs = "+" if name == "images" else None
         parser.add_argument(f"--{name}", required=required, nargs=nargs, help=text)
     for name, text in OPTION_HELP.items():
-        parser.add_argument(f"--{name}", help=text)
+        if name in SWITCHES:  # ``--metrics`` alone, as ``:metrics:`` alone, turns it on
+            parser.add_argument(f"--{name}", action="store_const", const="on", help=text)
+        else:
+            parser.add_argument(f"--{name}", help=text)
 
 
 def grid_option_strings(args: argparse.Namespace) -> dict[str, str]:
@@ -335,6 +365,7 @@ __all__ = [
     "MAX_PANELS_PER_ROW",
     "OPTION_HELP",
     "PANELS",
+    "SWITCHES",
     "ClassSelection",
     "GridOptions",
     "add_grid_arguments",

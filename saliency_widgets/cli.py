@@ -119,11 +119,32 @@ def render_to_file(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - start
     _write_atomically(args.out, lambda path: path.write_bytes(png))
     count, classes = result.indices.shape
+    for line in figure_lines(result):  # the figures under the maps, readable without the PNG
+        print(line)
     print(
         f"explained {count} images x {classes} class(es) with {result.method} in {elapsed:.2f}s; "
         f"wrote {args.out.resolve()}"
     )
     return 0
+
+
+def figure_lines(result: grid.GridResult) -> list[str]:
+    """One line per map with the figures printed under it (none when ``metrics`` is off).
+
+    Args:
+        result: A computed grid.
+
+    Returns:
+        ``"<image> · <title>: <caption lines joined by ' · '>"`` per map.
+    """
+    captions = result.captions()
+    if captions is None:
+        return []
+    return [
+        f"{name} · {title}: {' · '.join(caption)}"
+        for name, titles, per_class in zip(result.names, result.titles, captions, strict=True)
+        for title, caption in zip(titles, per_class, strict=True)
+    ]
 
 
 def explore_to_file(args: argparse.Namespace) -> int:

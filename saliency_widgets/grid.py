@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from saliency_widgets._named_inputs import MODELS, ModelCache
 from saliency_widgets.predict import predict, probability_titles
 from saliency_widgets.render import Figure
 from saliency_widgets.sources import Sources, checked_class_names, load_sources
+
+if TYPE_CHECKING:
+    from saliency_widgets.metrics import Scorecard
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class GridResult:
         maps: ``(N, H, W, K)`` maps, ``maps[i, ..., k]`` explaining ``indices[i, k]``.
         titles: ``titles[i][k]``: the class and its probability, e.g. ``"star 97.3%"``.
         method: The method's label.
+        scores: ``scores[i][k]``: the figures of ``maps[i, ..., k]``
+            (:func:`saliency_widgets.metrics.scorecard`), when the ``metrics`` option is on.
     """
 
     images: np.ndarray
@@ -57,6 +62,13 @@ class GridResult:
     maps: np.ndarray
     titles: tuple[tuple[str, ...], ...]
     method: str
+    scores: tuple[tuple[Scorecard, ...], ...] | None = None
+
+    def captions(self) -> tuple[tuple[tuple[str, ...], ...], ...] | None:
+        """Per image, per class, the lines printed under the map (``None`` without scores)."""
+        if self.scores is None:
+            return None
+        return tuple(tuple(card.caption() for card in cards) for cards in self.scores)
 
 
 def method_of(options: GridOptions) -> tuple[Any, dict[str, Any], Callable | None]:
@@ -142,7 +154,118 @@ def compute_grid(sources: Sources, options: GridOptions, verbose: bool | str = F
         for k in range(indices.shape[1])
     ]
     titles = tuple(tuple(column[i] for column in columns) for i in range(len(sources)))
-    return GridResult(sources.images, sources.names, indices, maps, titles, spec.label or spec.name)
+    scores = None
+    if options.metrics:
+        raw = complete_attributions(spec, sources, indices, params, options.batch_size)
+        scores = score_maps(
+            sources,
+            maps,
+            indices,
+            options.batch_size,
+            attributions=raw,
+            attribution_baseline=params.get("baseline", "zeros"),
+        )
+    label = spec.label or spec.name
+    return GridResult(sources.images, sources.names, indices, maps, titles, label, scores)
+
+
+COMPLETE_METHODS = ("integrated_gradients", "input_x_gradient")
+"""Methods whose signed, channel-summed maps add up to the class score's change from a baseline
+(zeros for Input × Gradient): a scored grid prints their completeness gap."""
+
+
+def complete_attributions(
+    spec: Any, sources: Sources, indices: np.ndarray, params: dict[str, Any], batch_size: int
+) -> np.ndarray | None:
+    """The raw maps whose completeness gap a scored grid prints, or ``None`` for none.
+
+    Only :data:`COMPLETE_METHODS` with the signed ``reduce="sum"`` (their default) have one, and
+    only their raw maps (no postprocessing, no resizing) add up: they cost a second run.
+
+    Args:
+        spec: The method's registry entry (:func:`method_of`).
+        sources: The model and inputs.
+        indices: ``(N, K)`` explained classes.
+        params: The method's parameters.
+        batch_size: Images per compiled engine call.
+
+    Returns:
+        ``(N, H, W, K)`` attributions, or ``None``.
+
+    Raises:
+        InputError: When the method fails.
+    """
+    from saliency_widgets.engine import explain  # TensorFlow, on first use
+
+    baseline = params.get("baseline")
+    # The scorecard rebuilds the baseline with its own seed and blur (the blur is also its
+    # insertion canvas's): for another seed or blur the gap would be measured from elsewhere.
+    elsewhere = (baseline == "uniform" and params.get("seed", 0) != 0) or (
+        baseline == "blurred" and params.get("blur_sigma") is not None
+    )
+    if spec.name not in COMPLETE_METHODS or params.get("reduce", "sum") != "sum" or elsewhere:
+        return None
+    try:
+        _, raw = explain(
+            spec.function,
+            sources.model,
+            sources.inputs,
+            indices,
+            batch_size=batch_size,
+            postprocessing=None,
+            resizing=False,
+            **params,
+        )
+    except Exception as error:
+        raise InputError(f"metrics: {describe(error, limit=300)}") from error
+    return np.asarray(raw)
+
+
+def score_maps(
+    sources: Sources,
+    maps: np.ndarray,
+    indices: np.ndarray,
+    batch_size: int = 32,
+    *,
+    attributions: np.ndarray | None = None,
+    attribution_baseline: Any = "zeros",
+) -> tuple[tuple[Scorecard, ...], ...]:
+    """The figures of every map, with the sources' object masks when they have them.
+
+    The one place a grid scores its maps (:func:`saliency_widgets.metrics.scorecard`): the
+    ``metrics`` option of the directive and the command line comes here.
+
+    Args:
+        sources: The model, inputs and masks the maps were computed from.
+        maps: ``(N, H, W, K)`` maps.
+        indices: ``(N, K)`` explained classes.
+        batch_size: Images per model call.
+        attributions: Raw maps for the completeness gap (:func:`complete_attributions`).
+        attribution_baseline: The baseline they were computed from.
+
+    Returns:
+        ``scores[i][k]``: the :class:`~saliency_widgets.metrics.Scorecard` of
+        ``maps[i, ..., k]``.
+
+    Raises:
+        InputError: When the maps cannot be scored (e.g. masks that do not fit the images).
+    """
+    from saliency_widgets.metrics import scorecard  # TensorFlow, on first use
+
+    try:
+        cards = scorecard(
+            sources.model,
+            sources.inputs,
+            maps,
+            indices,
+            masks=sources.masks,
+            attributions=attributions,
+            attribution_baseline=attribution_baseline,
+            batch_size=batch_size,
+        )
+    except Exception as error:
+        raise InputError(f"metrics: {describe(error, limit=300)}") from error
+    return tuple(tuple(row) for row in cards)
 
 
 def grid_figure(result: GridResult, options: GridOptions) -> Figure:
@@ -164,6 +287,7 @@ def grid_figure(result: GridResult, options: GridOptions) -> Figure:
         result.titles,
         names=result.names,
         cols=cols,
+        captions=result.captions(),
         **options.drawing(),
     )
 
@@ -209,6 +333,7 @@ def make_grid(
 
 
 __all__ = [
+    "COMPLETE_METHODS",
     "MODELS",
     "PANELS",
     "ClassSelection",
@@ -217,9 +342,11 @@ __all__ = [
     "GridResult",
     "InputError",
     "ModelCache",
+    "complete_attributions",
     "compute_grid",
     "grid_figure",
     "make_grid",
     "method_of",
     "parse_params",
+    "score_maps",
 ]

@@ -179,6 +179,8 @@ PANEL_SIZE = 1.6
 """Inches per panel: 160 pixels at 100 dpi, a 64-pixel image enlarged 2.5 times."""
 CELL_GAP = 0.15
 """Space between two images' groups of panels, as a fraction of a panel's width."""
+CAPTION_FONT = 7.0
+"""Points: the size of the lines printed under a map (its figures, ``captions``)."""
 
 
 def _maps_per_image(maps: object) -> list[np.ndarray]:
@@ -229,6 +231,7 @@ def render_grid(
     cols: int | None = None,
     panel_size: float = PANEL_SIZE,
     dpi: float = 100,
+    captions: Sequence[Sequence[Sequence[str]]] | None = None,
 ) -> Figure:
     """The one grid layout: per image, the picture once, then a map and/or overlay per class.
 
@@ -257,6 +260,9 @@ def render_grid(
         dpi: The resolution the figure will be written at: pictures enlarged at it keep their
             pixels (sharper, and PNGs 2-3x smaller than smoothed ones); shrunk ones are
             filtered against aliasing.
+        captions: Per image, per class, lines printed under that class's panels (a map's
+            figures, see :meth:`saliency_widgets.metrics.Scorecard.caption`); each row of
+            images grows by the height of the longest caption.
 
     Returns:
         The figure (close it, or pass it to :func:`figure_to_png`).
@@ -285,11 +291,17 @@ def render_grid(
     gap = CELL_GAP if cell > 1 and per_row > 1 else 0.0
     widths = ([1.0] * cell + [gap]) * per_row
     widths = widths[:-1] if gap else [w for w in widths if w]
-    size = (panel_size * sum(widths), panel_size * rows * 1.12)  # 12% more: room for titles
+    written = list(captions or ())
+    lines = max((len(c) for per_image in written for c in per_image), default=0)
+    below = lines * CAPTION_FONT * 1.3 / 72 + 0.05 if lines else 0.0  # inches per row
+    size = (panel_size * sum(widths), (panel_size * 1.12 + below) * rows)  # 12%: the titles
     figure = Figure(figsize=size, layout="constrained")
-    grid = figure.add_gridspec(rows, len(widths), width_ratios=widths)
+    heights = [panel_size, below] if lines else [panel_size]
+    grid = figure.add_gridspec(len(heights) * rows, len(widths), width_ratios=widths)
+    grid.set_height_ratios(heights * rows)
     for i, (image, maps_of_image) in enumerate(zip(pictures, saliency, strict=True)):
         row, first = divmod(i, per_row)
+        row *= len(heights)
         column = first * (cell + (1 if gap else 0))
         if "image" in panels:
             axes = figure.add_subplot(grid[row, column])
@@ -300,6 +312,9 @@ def render_grid(
             column += 1
         for c in range(k):
             one = maps_of_image[..., c]
+            if lines and i < len(written) and c < len(written[i]):
+                span = grid[row + 1, column : column + len(per_class)]
+                _caption(figure.add_subplot(span), written[i][c])
             for j, kind in enumerate(per_class):
                 axes = figure.add_subplot(grid[row, column])
                 axes.set_axis_off()
@@ -314,6 +329,22 @@ def render_grid(
                     _colour_bar(figure, axes, one, cmap, clip)
                 column += 1
     return figure
+
+
+def _caption(axes: Axes, lines: Sequence[str]) -> None:
+    """``lines`` centred at the top of ``axes``, which the layout leaves as tall as they need."""
+    axes.set_axis_off()
+    text = axes.text(
+        0.5,
+        1.0,
+        "\n".join(lines),
+        ha="center",
+        va="top",
+        fontsize=CAPTION_FONT,
+        linespacing=1.15,
+        transform=axes.transAxes,
+    )
+    text.set_in_layout(False)  # the row's height is computed; text must not squeeze the panels
 
 
 def _short(name: str, limit: int = 18) -> str:
@@ -354,6 +385,7 @@ def figure_to_png(figure: _MatplotlibFigure, dpi: int = 100) -> bytes:
 
 
 __all__ = [
+    "CAPTION_FONT",
     "CELL_GAP",
     "DEFAULT_CMAP",
     "MAX_PANELS_PER_ROW",

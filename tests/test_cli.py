@@ -202,3 +202,41 @@ def test_explore_needs_no_ipywidgets(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     page = (tmp_path / "page.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "createImageBitmap" in page
+
+
+def test_render_metrics_prints_the_figures_and_makes_the_panels_taller(inputs, tmp_path, capsys):
+    model, folder = inputs
+    args = ["render", "--model", str(model), "--images", str(folder / "p*.png")]
+    plain, scored = tmp_path / "plain.png", tmp_path / "scored.png"
+    assert cli.main([*args, "--out", str(plain)]) == 0
+    assert "del " not in capsys.readouterr().out
+    assert cli.main([*args, "--metrics", "--out", str(scored)]) == 0
+    printed = capsys.readouterr().out
+    # The same figures as the engine side's, one line per map (no masks: no localisation).
+    options = grid.GridOptions.from_strings({"metrics": ""})
+    _, result = grid.make_grid(model=model, images=str(folder / "p*.png"), options=options)
+    assert result.scores is not None
+    lines = [line for line in printed.splitlines() if ": del " in line]
+    assert lines == cli.figure_lines(result)
+    assert len(lines) == 4
+    card = result.scores[0][0]
+    assert lines[0] == (
+        f"p0 · {result.titles[0][0]}: del {card.deletion.auc:.2f} "
+        f"(rand {card.deletion.random_auc:.2f}) · ins {card.insertion.auc:.2f} "
+        f"(rand {card.insertion.random_auc:.2f}) · gini {card.gini:.2f}"
+    )
+    before, after = Image.open(plain), Image.open(scored)
+    assert after.width == before.width and after.height > before.height
+
+
+def test_metrics_takes_no_value_on_the_command_line_and_no_explorer_takes_it(
+    inputs, tmp_path, capsys
+):
+    model, folder = inputs
+    args = ["--model", str(model), "--images", str(folder / "p*.png")]
+    with pytest.raises(SystemExit):
+        cli.main(["render", *args, "--metrics", "maybe", "--out", str(tmp_path / "g.png")])
+    assert "unrecognized arguments: maybe" in capsys.readouterr().err
+    status = cli.main(["explore", *args, "--metrics", "--out", str(tmp_path / "e.html")])
+    assert status == 1
+    assert "metrics: a grid option that an explorer does not use" in capsys.readouterr().err

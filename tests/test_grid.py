@@ -336,3 +336,144 @@ def test_an_existing_name_is_no_glob_and_a_corrupt_file_is_named(tmp_path):
     (tmp_path / "zz_broken.png").write_bytes(b"\x89PNG but not really")
     with pytest.raises(InputError, match=r"cannot read image .*zz_broken\.png"):
         inputs.load_images(str(tmp_path))
+
+
+# --- metrics --------------------------------------------------------------------------------
+
+
+def test_metrics_is_a_switch_and_names_a_bad_value():
+    assert GridOptions().metrics is False
+    for text, on in [("", True), (" yes", True), ("On", True), ("false", False), ("no", False)]:
+        assert GridOptions.from_strings({"metrics": text}).metrics is on
+    with pytest.raises(InputError, match=r"metrics: 'maybe': a switch takes no value \(on\)"):
+        GridOptions.from_strings({"metrics": "maybe"})
+
+
+def test_a_caption_prints_the_scorecards_figures():
+    from saliency_widgets.metrics import CurveScore, Localisation, Scorecard
+
+    card = Scorecard(
+        index=3,
+        score="probability",
+        fractions=(0.0, 1.0),
+        deletion=CurveScore("deletion", 0.2149, 0.4851, (1.0, 0.0), (1.0, 0.0)),
+        insertion=CurveScore("insertion", 0.706, 0.4, (0.0, 1.0), (0.0, 1.0)),
+        gini=0.6251,
+        localisation=Localisation(pointing=True, energy=0.5849, mask_share=0.2151),
+    )
+    assert card.caption() == (
+        "del 0.21 (rand 0.49)",
+        "ins 0.71 (rand 0.40)",
+        "gini 0.63 · hit ✓",
+        "energy 58% (mask 22%)",
+    )
+    missed = Scorecard(**{**card.__dict__, "localisation": None, "completeness": 0.0042})
+    assert missed.caption()[2:] == ("gini 0.63", "completeness gap 0.4%")
+
+
+def test_metrics_score_each_map_of_the_grid_with_its_mask():
+    samples = sw.zoo.load_samples(3)
+    options = GridOptions.from_strings({"metrics": "", "classes": "top-2"})
+    png, result = grid.make_grid(
+        model="saliency_widgets.zoo:load_shapes_model",
+        images="saliency_widgets.zoo:load_samples(3)",
+        preprocess="saliency_widgets.zoo:preprocess",
+        options=options,
+    )
+    assert result.scores is not None
+    captions = result.captions()
+    assert captions is not None and len(captions) == 3 and len(captions[0]) == 2
+    # The same figures from the public API, called on the grid's own maps.
+    model = sw.zoo.load_shapes_model()
+    x = sw.zoo.preprocess(samples.images)
+    cards = sw.metrics.scorecard(model, x, result.maps, result.indices, masks=samples.masks)
+    for i in range(3):
+        for k in range(2):
+            card, shown = cards[i][k], result.scores[i][k]
+            assert shown.deletion.auc == pytest.approx(card.deletion.auc, abs=1e-6)
+            assert shown.insertion.random_auc == pytest.approx(card.insertion.random_auc, abs=1e-6)
+            assert captions[i][k] == card.caption()
+            # Localisation checked by hand on the drawn map: argmax on the object, positive mass.
+            one, mask = result.maps[i, ..., k], samples.masks[i].astype(bool)
+            hit = bool(mask.flat[np.argmax(one)])
+            energy = np.clip(one, 0, None)[mask].sum() / np.clip(one, 0, None).sum()
+            assert captions[i][k][2].endswith("hit ✓" if hit else "hit ✗")
+            assert captions[i][k][3] == f"energy {energy:.0%} (mask {mask.mean():.0%})"
+    # A figure the bundled model earns: its top class's map beats random at deletion on average.
+    gains = [row[0].deletion.gain for row in result.scores]
+    assert np.mean(gains) > 0.1
+    # The captions make the picture taller than the same grid without them.
+    plain, _ = grid.make_grid(
+        model="saliency_widgets.zoo:load_shapes_model",
+        images="saliency_widgets.zoo:load_samples(3)",
+        preprocess="saliency_widgets.zoo:preprocess",
+        options=GridOptions.from_strings({"classes": "top-2"}),
+    )
+    scored, unscored = Image.open(io.BytesIO(png)), Image.open(io.BytesIO(plain))
+    assert scored.width == unscored.width and scored.height > unscored.height
+
+
+def test_captions_are_drawn_under_their_class_and_overlap_nothing():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from saliency_widgets import render
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (2, 16, 16, 3)).astype(np.uint8)
+    maps = rng.random((2, 16, 16, 2))
+    captions = [[("del 0.10 (rand 0.50)", "gini 0.40")] * 2] * 2
+    titles = [["one 10.0%", "two 9.0%"]] * 2
+
+    def figure(**kwargs):
+        return render.render_grid(
+            images, maps, titles, names=["a", "b"], panels=("image", "overlay"), cols=3, **kwargs
+        )
+
+    plain, captioned = figure(), figure(captions=captions)
+    # Two rows of one image each; each row grows by two lines of CAPTION_FONT points.
+    grown = 2 * (2 * render.CAPTION_FONT * 1.3 / 72 + 0.05)
+    assert captioned.get_size_inches()[1] - plain.get_size_inches()[1] == pytest.approx(grown)
+    canvas = FigureCanvasAgg(captioned)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    pictures = [axes for axes in captioned.axes if axes.images]
+    texts = [t for axes in captioned.axes if not axes.images for t in axes.texts]
+    assert [t.get_text() for t in texts] == ["del 0.10 (rand 0.50)\ngini 0.40"] * 4
+    boxes = [t.get_window_extent(renderer) for t in texts]
+    panels = [axes.get_window_extent(renderer) for axes in pictures]
+    headings = [axes.title.get_window_extent(renderer) for axes in pictures]
+    assert not any(box.overlaps(other) for box in boxes for other in panels + headings)
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    # Each caption is centred under its class's overlay, just below it (pixels: y grows upwards).
+    overlays = [box for box, axes in zip(panels, pictures, strict=True) if axes.title.get_text()]
+    overlays = [b for b in overlays if b.x0 > panels[0].x1]  # not the image panels (named)
+    for box, panel in zip(boxes, sorted(overlays, key=lambda b: (-b.y0, b.x0)), strict=True):
+        assert box.x0 > panel.x0 and box.x1 < panel.x1
+        assert (box.x0 + box.x1) / 2 == pytest.approx((panel.x0 + panel.x1) / 2, abs=1)
+        assert 0 < panel.y0 - box.y1 < 20
+
+
+def test_a_scored_integrated_gradients_grid_prints_its_completeness_gap(cnn, images):
+    from saliency_widgets.methods.integrated import completeness_gap
+
+    x = images[:3]
+    sources = load_sources(cnn, x)
+    options = GridOptions.from_strings({"method": "integrated_gradients", "params": "steps=8"})
+    scored = GridOptions(**{**options.__dict__, "metrics": True})
+    result = grid.compute_grid(sources, scored)
+    assert result.scores is not None
+    # The gap of the raw attributions, computed here with the public method and check.
+    _, raw = sw.integrated_gradients(cnn, x, result.indices, steps=8, postprocessing=None)
+    expected = completeness_gap(cnn, x, result.indices, raw)
+    gaps = np.array([[card.completeness for card in row] for row in result.scores])
+    np.testing.assert_allclose(gaps, expected, rtol=1e-4, atol=1e-6)
+    assert (
+        expected.max() > 1e-3
+    )  # 8 steps: far enough from complete for the check to mean something
+    captions = result.captions()
+    assert captions is not None
+    assert captions[0][0][-1] == f"completeness gap {expected[0, 0]:.1%}"
+    # Methods without completeness print none, and no map without masks has localisation.
+    plain = grid.compute_grid(sources, GridOptions(metrics=True))
+    assert plain.captions() is not None
+    assert all(len(lines) == 3 for row in plain.captions() or () for lines in row)

@@ -3,9 +3,10 @@
 The options are the grid's (:class:`saliency_widgets.grid.GridOptions`, parsed by the same
 :meth:`~saliency_widgets.grid.GridOptions.from_strings`) plus ``methods``; the inputs are loaded
 by the one path every face takes (:func:`saliency_widgets.sources.load_sources`). Grid options
-that lay out a PNG (``panels``, ``cols``, ``dpi``) have no
-meaning in an explorer and are refused by name, as is ``postprocessing`` (the explorer shows the
-widget's sign modes) and a fixed class list (the explorer shows each image's top-K classes).
+that lay out a PNG (``panels``, ``cols``, ``dpi``, and ``metrics``, which prints figures under
+a grid's maps) have no meaning in an explorer and are refused by name, as is
+``postprocessing`` (the explorer shows the widget's sign modes) and a fixed class list (the
+explorer shows each image's top-K classes).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from saliency_widgets.explorer._data import DEFAULT_METHODS, explain_top_k, pars
 from saliency_widgets.explorer._html import fragment
 from saliency_widgets.sources import load_sources
 
-NOT_FOR_EXPLORERS = ("postprocessing", "panels", "cols", "dpi")
+NOT_FOR_EXPLORERS = ("postprocessing", "panels", "cols", "dpi", "metrics")
 """Grid options an explorer refuses (see the module's description)."""
 
 

@@ -127,6 +127,31 @@ class Scorecard:
             record[name]["gain"] = getattr(self, name).gain
         return plain(record)
 
+    def caption(self) -> tuple[str, ...]:
+        """The figures as short lines, as a grid prints them under the map.
+
+        Areas with two decimals, each beside the random order's; the Gini index; the pointing
+        hit (✓ or ✗) and the energy in the mask beside the mask's share, when a mask was given;
+        the completeness gap, when attributions were.
+
+        Returns:
+            E.g. ``("del 0.21 (rand 0.48)", "ins 0.71 (rand 0.40)", "gini 0.63 · hit ✓",
+            "energy 58% (mask 22%)")``.
+        """
+        deletion, insertion = self.deletion, self.insertion
+        lines = [
+            f"del {deletion.auc:.2f} (rand {deletion.random_auc:.2f})",
+            f"ins {insertion.auc:.2f} (rand {insertion.random_auc:.2f})",
+        ]
+        place = self.localisation
+        hit = "" if place is None else f" · hit {'✓' if place.pointing else '✗'}"
+        lines.append(f"gini {self.gini:.2f}{hit}")
+        if place is not None:
+            lines.append(f"energy {place.energy:.0%} (mask {place.mask_share:.0%})")
+        if self.completeness is not None:
+            lines.append(f"completeness gap {self.completeness:.1%}")
+        return tuple(lines)
+
 
 def _units(model: keras.Model) -> int | None:
     """The number of output units, ``None`` when the model does not say (subclassed)."""

@@ -21,7 +21,7 @@ from sphinx.errors import ExtensionError
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from saliency_widgets._grid_options import INPUT_HELP, GridOptions
+from saliency_widgets._grid_options import INPUT_HELP, SWITCHES, GridOptions
 from saliency_widgets._messages import InputError
 from saliency_widgets._named_inputs import is_reference, reference_module
 from sphinxext.saliency_grid import _cache as cache
@@ -51,8 +51,15 @@ class Problem(Exception):
 
 
 def text_options(names: tuple[str, ...]) -> dict[str, Any]:
-    """An ``option_spec`` taking each of ``names`` as text (parsed later, with located errors)."""
-    return {name: directives.unchanged_required for name in names}
+    """An ``option_spec`` taking each of ``names`` as text (parsed later, with located errors).
+
+    A switch (``:metrics:``) may be given without a value: its text is then empty, which
+    :meth:`~saliency_widgets.grid.GridOptions.from_strings` reads as on.
+    """
+    return {
+        name: directives.unchanged if name in SWITCHES else directives.unchanged_required
+        for name in names
+    }
 
 
 class SaliencyGridDefaults(SphinxDirective):

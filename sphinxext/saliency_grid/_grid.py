@@ -62,11 +62,14 @@ class SaliencyGrid(ComputedDirective):
             class_names=inputs.get("class-names"),
             base=self.page_folder(),
         )
-        info = {
+        info: dict[str, Any] = {
             "method": result.method,
             "names": list(result.names),
             "titles": [list(titles) for titles in result.titles],
         }
+        if result.scores is not None:  # the figures, readable without the picture
+            info["captions"] = [[list(lines) for lines in c] for c in result.captions() or ()]
+            info["scores"] = [[_figures(card.to_dict()) for card in c] for c in result.scores]
         return {
             ".png": png,
             ".json": json.dumps(info, indent=1).encode(),
@@ -102,13 +105,33 @@ def _checked(name: str, value: str, convert: Any) -> Any:
         raise Problem(f"{name}: {error}") from None
 
 
+def _figures(record: dict[str, Any]) -> dict[str, Any]:
+    """A scorecard's record without its curves: the figures the caption prints, unrounded."""
+    for name in ("deletion", "insertion"):
+        record[name] = {
+            key: value for key, value in record[name].items() if not key.endswith("curve")
+        }
+    record.pop("fractions")
+    return record
+
+
 def _alt(info: dict[str, Any], limit: int = 400) -> str:
-    """Alt text that says what the picture shows: method, images and their top classes."""
+    """Alt text that says what the picture shows: method, images and their top classes.
+
+    When the grid prints each map's figures, they follow its class, and the limit is five
+    times longer.
+    """
+    captions = info.get("captions") or [[[] for _ in titles] for titles in info["titles"]]
     described = "; ".join(
-        f"{name}: {', '.join(titles)}"
-        for name, titles in zip(info["names"], info["titles"], strict=True)
+        f"{name}: "
+        + ", ".join(
+            f"{title} ({' · '.join(lines)})" if lines else title
+            for title, lines in zip(titles, per_class, strict=True)
+        )
+        for name, titles, per_class in zip(info["names"], info["titles"], captions, strict=True)
     )
     text = f"{info['method']} saliency maps of {len(info['names'])} images ({described})"
+    limit = limit * 5 if "captions" in info else limit
     return text if len(text) <= limit else text[: limit - 2] + "…)"
 
 

@@ -81,11 +81,23 @@ def test_the_methods_page_shows_every_registered_method(docs_site):
     from saliency_widgets.methods import METHODS
 
     html = page(docs_site, "methods")
-    assert len(grid_images(html)) == len(METHODS)
     source = (REPO / "docs" / "methods.rst").read_text()
-    assert sorted(re.findall(r":method: (\w+)", source)) == sorted(METHODS)
+    # Each grid's option lines (up to its first blank line): its method, and whether it is scored.
+    heads = re.findall(r"^\.\. saliency-grid::\n((?:   :.*\n)*)", source, re.M)
+    methods = [(re.search(r":method: (\w+)", h).group(1), ":metrics:" in h) for h in heads]
+    shown = [name for name, metrics in methods if not metrics]
+    scored = [name for name, metrics in methods if metrics]
+    assert sorted(shown) == sorted(METHODS)
+    assert len(grid_images(html)) == len(METHODS) + len(scored)
     for spec in METHODS.values():
         assert f'alt="{spec.label or spec.name} saliency maps of 8 images' in html
+    # The Scores section compares methods by the figures printed under each map (and in the alt).
+    assert len(scored) >= 3
+    for name in scored:
+        label = METHODS[name].label or name
+        alt = re.search(rf'alt="{re.escape(label)} saliency maps of 4 images \(([^"]*)\)"', html)
+        assert alt is not None, name
+        assert alt.group(1).count(" · hit ") == 4 and alt.group(1).count("del 0.") == 4
 
 
 def test_the_gradient_page_runs_an_honest_equivalence_check(docs_site):

@@ -307,3 +307,38 @@ def test_grid_png_matches_the_command_line_twin(project, build, tmp_path):
     )
     assert status == 0
     assert np.array_equal(png(out), png(app.outdir / source))
+
+
+def test_metrics_prints_the_figures_in_the_picture_sidecar_and_alt(project, build):
+    import json
+
+    srcdir = project("saliency-grid-metrics")
+    app = build(srcdir)
+    warnings = [w for w in strip_colors(app._warning.getvalue()).splitlines() if "WARNING" in w]
+    assert len(warnings) == 1
+    assert f"{srcdir / 'index.rst'}:15: WARNING: saliency-grid: metrics: 'maybe': " in warnings[0]
+    html = (app.outdir / "index.html").read_text()
+    scored, plain = pictures(html)  # the switch is in the cache key: two files
+    assert scored != plain
+    sidecar = srcdir / "_build" / "doctrees" / "saliency-grid" / Path(scored).name
+    info = json.loads(sidecar.with_suffix(".json").read_text())
+    # The figures are the engine's for the same options (the command line's twin).
+    _, result = grid.make_grid(
+        model=srcdir / "model.keras",
+        images=str(srcdir / "images" / "b*.png"),
+        class_names="zero, one, two, three, four",
+        options=grid.GridOptions.from_strings({"metrics": ""}),
+    )
+    assert result.scores is not None
+    assert info["captions"] == [[list(c) for c in row] for row in result.captions() or ()]
+    first = info["scores"][0][0]
+    assert first["deletion"]["auc"] == pytest.approx(result.scores[0][0].deletion.auc, abs=1e-6)
+    assert first["gini"] == pytest.approx(result.scores[0][0].gini, abs=1e-6)
+    assert "curve" not in first["deletion"] and "localisation" in first
+    alt = re.search(r'<img alt="([^"]*)" src="' + re.escape(scored), html)
+    assert alt is not None
+    line = " · ".join(result.captions()[0][0])  # type: ignore[index]
+    assert f"b0: {result.titles[0][0]} ({line})" in alt.group(1).replace("&#8217;", "'")
+    high, low = Image.open(app.outdir / scored), Image.open(app.outdir / plain)
+    assert high.width == low.width and high.height > low.height
+    assert (srcdir / "_build" / "doctrees" / "saliency-grid" / Path(plain).name).is_file()
