@@ -281,9 +281,14 @@ class WidgetState:
             return None
 
     def record(self, job: MapJob, maps: np.ndarray) -> None:
-        """Stores the maps computed for ``job`` (whatever the selection is now)."""
-        for key, saliency in zip(job.keys(), maps, strict=True):
-            self.cache.put(key, saliency)
+        """Stores the maps computed for ``job`` (whatever the selection is now).
+
+        All of them under the state's lock: :meth:`shows_selection` (a display waiting for its
+        snapshot) never sees the selected class's map without the rest of the job's.
+        """
+        with self.lock:
+            for key, saliency in zip(job.keys(), maps, strict=True):
+                self.cache.put(key, saliency)
 
     def record_failure(self, job: MapJob, message: str) -> None:
         """Remembers that ``job`` failed, so that it is not retried until its image is picked."""

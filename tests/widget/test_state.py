@@ -164,3 +164,25 @@ def test_worker_survives_a_failing_planner_and_refuses_to_wait_on_itself():
     assert errors == ["wait() called from the widget's worker thread"]
     worker.close()
     assert not worker.busy
+
+
+def test_a_display_waiting_for_its_map_sees_the_whole_job_or_nothing():
+    """The snapshot of a display is made once ``shows_selection``; it must then hold every class
+    of the job (an export once showed no map because it looked between two classes' puts)."""
+    state = started()
+    job = state.next_job()
+    assert job.image == 0 and len(job.unique_classes()) > 1
+    slow_put = state.cache.put
+
+    def put(key, saliency):
+        slow_put(key, saliency)
+        time.sleep(0.02)  # widen the window between the selected class and the others
+
+    state.cache.put = put
+    maps = np.ones((len(job.classes), 4, 4), np.float32)
+    writer = threading.Thread(target=state.record, args=(job, maps))
+    writer.start()
+    while not state.shows_selection():
+        time.sleep(0.001)
+    assert state.held(job.image, job.method, job.unique_classes()) is not None
+    writer.join()
