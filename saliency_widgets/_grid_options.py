@@ -342,7 +342,7 @@ def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(f"--{name}", required=required, nargs=nargs, help=text)
     for name, text in OPTION_HELP.items():
         if name in SWITCHES:  # ``--metrics`` alone, as ``:metrics:`` alone, turns it on
-            parser.add_argument(f"--{name}", action="store_const", const="on", help=text)
+            parser.add_argument(f"--{name}", nargs="?", const="on", help=text)
         else:
             parser.add_argument(f"--{name}", help=text)
 

@@ -159,6 +159,8 @@ def explore_to_file(args: argparse.Namespace) -> int:
     strings = grid_option_strings(args)
     if args.methods is not None:
         strings["methods"] = args.methods
+    if args.sanity is not None:
+        strings["sanity"] = args.sanity
     start = time.perf_counter()
     try:
         html = explorer_from_sources(strings=strings, **_inputs(args))  # type: ignore[arg-type]
@@ -201,6 +203,14 @@ def parser() -> argparse.ArgumentParser:
     add_grid_arguments(explore_parser)
     explore_parser.add_argument(
         "--methods", help=f"comma-separated method names (default: {','.join(DEFAULT_METHODS)})"
+    )
+    explore_parser.add_argument(
+        "--sanity",
+        nargs="?",
+        const="on",
+        help="add each map's sanity check to its trust panel (runs every method again on a "
+        "copy of the model whose top layers are re-initialised; the figures of --metrics, "
+        "on by default in an explorer, are computed with the maps)",
     )
     explore_parser.add_argument("--title", default="Saliency explorer", help="the page's title")
     explore_parser.add_argument(

@@ -34,13 +34,15 @@ from saliency_widgets.explorer._encode import (
     signed_bytes,
     thumbnail_png,
 )
+from saliency_widgets.explorer._figures import complete, curve_values, packed_scores
 from saliency_widgets.explorer._html import asset, fragment, page, summary, wrap
-from saliency_widgets.explorer._meta import COMPARE_MODES, ViewOptions, view_meta
+from saliency_widgets.explorer._meta import COMPARE_MODES, RANKINGS, ViewOptions, view_meta
 from saliency_widgets.explorer._size import Estimate, Progress, estimate_page
 from saliency_widgets.explorer._sources import explorer_from_sources, explorer_options
 
 __all__ = [
     "COMPARE_MODES",
+    "RANKINGS",
     "DEFAULT_METHODS",
     "DEFAULT_STEPS",
     "Estimate",
@@ -50,12 +52,15 @@ __all__ = [
     "ViewOptions",
     "asset",
     "checked_masks",
+    "complete",
+    "curve_values",
     "estimate_page",
     "explain_top_k",
     "explorer_from_sources",
     "explorer_options",
     "fragment",
     "mask_png",
+    "packed_scores",
     "page",
     "parse_methods",
     "png_bytes",

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from saliency_widgets import display
+from saliency_widgets.explorer._figures import Cards, Checks, check_methods, score_methods
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,9 @@ class ExplorerData:
         methods: The maps of each method.
         masks: A boolean ``(H, W)`` mask of each image's object (its outline is drawn), or
             ``None``.
+        scores: The trust panel's figures of every map, by method (``scores[m][i][k]``), or
+            ``None``.
+        sanity: The sanity check of every map, by method, or ``None``.
     """
 
     images: tuple[np.ndarray, ...]
@@ -64,6 +68,8 @@ class ExplorerData:
     activation: str
     methods: tuple[MethodMaps, ...]
     masks: tuple[np.ndarray, ...] | None = None
+    scores: Cards | None = None
+    sanity: Checks | None = None
 
 
 DEFAULT_METHODS = ("gradients", "smoothgrad", "integrated_gradients", "gradcam")
@@ -166,6 +172,8 @@ def explain_top_k(
     batch_size: int = 32,
     verbose: bool | str = False,
     progress: Callable[[str], None] | None = None,
+    metrics: bool = False,
+    sanity: bool = False,
 ) -> ExplorerData:
     """Explains every image's top-K classes with each method: the data of an explorer.
 
@@ -184,7 +192,13 @@ def explain_top_k(
             accept it, over the registry's defaults.
         batch_size: Images per engine call.
         verbose: The engine's progress bar.
-        progress: Called with each method's name before its maps are computed.
+        progress: Called with each method's name before its maps are computed (and with
+            ``"metrics"`` and ``"sanity"`` before those).
+        metrics: Score every map for the trust panel
+            (:func:`~saliency_widgets.explorer._figures.score_methods`: deletion and insertion
+            against a random order, Gini, localisation when ``masks`` are given, completeness).
+        sanity: Run :func:`saliency_widgets.metrics.sanity_check` on every map (one more run
+            of each method on a partly re-initialised copy of the model).
 
     Returns:
         The :class:`ExplorerData`.
@@ -215,6 +229,15 @@ def explain_top_k(
         if progress is not None:
             progress(name)
         found.append(_method_maps(model, x, indices, name, batch_size, verbose, params or {}))
+    scores = checks = None
+    if metrics:
+        if progress is not None:
+            progress("metrics")
+        scores = score_methods(model, x, found, indices, shown_masks, batch_size)
+    if sanity:
+        if progress is not None:
+            progress("sanity")
+        checks = check_methods(model, x, methods, indices, batch_size)
     return ExplorerData(
         images=pictures,
         names=tuple(names) if names is not None else tuple(f"image {i}" for i in range(len(x))),
@@ -225,6 +248,8 @@ def explain_top_k(
         activation=prediction.activation,
         methods=tuple(found),
         masks=shown_masks,
+        scores=scores,
+        sanity=checks,
     )
 
 

@@ -29,6 +29,7 @@ import numpy as np
 
 from saliency_widgets._png import png_bytes
 from saliency_widgets.explorer._data import ExplorerData, MethodMaps
+from saliency_widgets.explorer._figures import packed_scores
 from saliency_widgets.explorer._meta import THUMBNAIL_SIDE, ViewOptions, view_meta
 
 SIGNED_OFFSET = 128
@@ -199,6 +200,8 @@ def payload(
         masks=data.masks is not None,
         per_page=per_page,
         cmaps=cmaps,
+        metrics=data.scores is not None,
+        sanity=data.sanity is not None,
     )
     if start is not None:
         meta["start"] = start
@@ -217,6 +220,7 @@ def payload(
         if data.masks is None
         else [data_url(mask_png(mask, optimize)) for mask in data.masks],
         "maps": {method.name: _strips(method, steps, optimize) for method in data.methods},
+        "scores": None if data.scores is None else packed_scores(data.scores, data.sanity),
     }
 
 

@@ -21,6 +21,14 @@ COMPARE_MODES = {"single": "single map", "classes": "top classes", "methods": "a
 """Compare modes and their labels: one map, the image's top classes side by side, or every
 method side by side."""
 
+RANKINGS = {
+    "deletion": "deletion: better than random by",
+    "insertion": "insertion: better than random by",
+    "energy": "energy in mask",
+    "gini": "Gini (concentration)",
+}
+"""Figures the "all methods" compare mode ranks the methods by (higher first), and labels."""
+
 THUMBNAIL_SIDE = 64
 """Longest side, in pixels, of the thumbnails sent for images larger than twice this."""
 
@@ -111,6 +119,8 @@ def view_meta(
     per_page: int = 24,
     live: bool = False,
     cmaps: Sequence[str] = display.COLOUR_MAPS,
+    metrics: bool = False,
+    sanity: bool = False,
 ) -> dict[str, Any]:
     """The object every view starts from (see the module's description).
 
@@ -127,6 +137,10 @@ def view_meta(
         live: A kernel computes maps on request (any class may be typed; every method of the
             list can be computed); otherwise only what the page holds can be shown.
         cmaps: Colour maps offered (the initial one is added when missing).
+        metrics: Each map's trust figures are shown beside it (a live widget computes them, a
+            page holds them).
+        sanity: The sanity check can be shown (a live widget runs it on request, a page holds
+            it precomputed).
 
     Returns:
         A JSON-serialisable dict.
@@ -150,11 +164,15 @@ def view_meta(
         "outlineColour": list(display.OUTLINE_COLOUR),
         "perPage": int(per_page),
         "live": bool(live),
+        "metrics": bool(metrics),
+        "sanity": bool(sanity),
+        "ranks": [[key, label] for key, label in RANKINGS.items()],
     }
 
 
 __all__ = [
     "COMPARE_MODES",
+    "RANKINGS",
     "THUMBNAIL_SIDE",
     "ViewOptions",
     "colour_tables",

@@ -1,12 +1,15 @@
 """Explorers from text options: what the ``saliency-explorer`` directive and ``explore`` share.
 
 The options are the grid's (:class:`saliency_widgets.grid.GridOptions`, parsed by the same
-:meth:`~saliency_widgets.grid.GridOptions.from_strings`) plus ``methods``; the inputs are loaded
-by the one path every face takes (:func:`saliency_widgets.sources.load_sources`). Grid options
-that lay out a PNG (``panels``, ``cols``, ``dpi``, and ``metrics``, which prints figures under
-a grid's maps) have no meaning in an explorer and are refused by name, as is
-``postprocessing`` (the explorer shows the widget's sign modes) and a fixed class list (the
-explorer shows each image's top-K classes).
+:meth:`~saliency_widgets.grid.GridOptions.from_strings`) plus ``methods`` and ``sanity``; the
+inputs are loaded by the one path every face takes
+(:func:`saliency_widgets.sources.load_sources`). ``metrics`` (a switch, off by default: it adds
+27 KB to the default explorer's 600 KB budget) puts each map's trust figures in the page beside
+the map, as a grid prints them under it; ``sanity`` (a switch, off by default: it runs every
+method again) adds each map's sanity check. Grid options
+that lay out a PNG (``panels``, ``cols``, ``dpi``) have no meaning in an explorer and are refused
+by name, as is ``postprocessing`` (the explorer shows the widget's sign modes) and a fixed class
+list (the explorer shows each image's top-K classes).
 """
 
 from __future__ import annotations
@@ -15,15 +18,22 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from saliency_widgets._grid_options import GridOptions
+from saliency_widgets._grid_options import SWITCH_VALUES, GridOptions
 from saliency_widgets._messages import InputError, describe
 from saliency_widgets.explorer._data import DEFAULT_METHODS, explain_top_k, parse_methods
 from saliency_widgets.explorer._html import fragment
 from saliency_widgets.sources import load_sources
 
-NOT_FOR_EXPLORERS = ("postprocessing", "panels", "cols", "dpi", "metrics")
+NOT_FOR_EXPLORERS = ("postprocessing", "panels", "cols", "dpi")
 """Grid options an explorer refuses (see the module's description)."""
 
+
+DEFAULT_METRICS = False
+"""Whether an explorer holds its maps' trust figures when ``metrics`` is not given. Off: on the
+bundled 16 images x top-5 x 4 methods they add 27 KB to a page already at 585 KB of its 600 KB
+budget, and a third of the maps' own compute time (``benchmarks/results/trust-panel.md``)."""
+EXPLORER_SWITCHES = ("sanity",)
+"""Options an explorer adds to the grid's that are switches (on when given without a value)."""
 
 DEFAULT_TOP_K = 5
 """Classes per image when ``classes`` is not given (a grid's default, top-1, leaves nothing to
@@ -35,12 +45,13 @@ def explorer_options(strings: Mapping[str, str]) -> tuple[GridOptions, tuple[str
 
     Args:
         strings: Options as text: any of ``GridOptions.KEYS`` but :data:`NOT_FOR_EXPLORERS`,
-            and ``methods`` (``"a, b, c"``). ``method`` alone names one method; with
+            ``methods`` (``"a, b, c"``) and ``sanity``. ``method`` alone names one method; with
             ``methods`` it is shown first.
 
     Returns:
-        The :class:`~saliency_widgets.grid.GridOptions`, the method names and the number of
-        classes per image (:data:`DEFAULT_TOP_K` unless ``classes`` says ``top-K``).
+        The :class:`~saliency_widgets.grid.GridOptions` (``metrics`` as given, else
+        :data:`DEFAULT_METRICS`), the method names and the number of classes per image
+        (:data:`DEFAULT_TOP_K` unless ``classes`` says ``top-K``).
 
     Raises:
         InputError: For an option an explorer does not take or a value that does not parse.
@@ -48,7 +59,8 @@ def explorer_options(strings: Mapping[str, str]) -> tuple[GridOptions, tuple[str
     refused = [name for name in NOT_FOR_EXPLORERS if name in strings]
     if refused:
         raise InputError(f"{refused[0]}: a grid option that an explorer does not use")
-    grid = {key: value for key, value in strings.items() if key != "methods"}
+    grid = {key: value for key, value in strings.items() if key not in ("methods", "sanity")}
+    grid.setdefault("metrics", "on" if DEFAULT_METRICS else "off")
     options = GridOptions.from_strings(grid)
     if options.classes.top is None:
         raise InputError("classes: an explorer shows each image's top-K classes; write top-K")
@@ -60,6 +72,21 @@ def explorer_options(strings: Mapping[str, str]) -> tuple[GridOptions, tuple[str
         raise InputError(str(error)) from None
     top_k = (options.classes.top or 1) if "classes" in strings else DEFAULT_TOP_K
     return options, methods, top_k
+
+
+def sanity_option(strings: Mapping[str, str]) -> bool:
+    """The ``sanity`` switch: off when absent, on when given empty or as on/yes/true.
+
+    Raises:
+        InputError: For another value.
+    """
+    text = strings.get("sanity")
+    if text is None:
+        return False
+    found = SWITCH_VALUES.get(text.strip().lower())
+    if found is None:
+        raise InputError(f"sanity: expected on or off (or nothing, for on), got {text!r}")
+    return found
 
 
 def explorer_from_sources(
@@ -91,6 +118,7 @@ def explorer_from_sources(
         InputError: For any bad input or option, naming it, or a model that fails.
     """
     options, methods, top_k = explorer_options(strings)
+    sanity = sanity_option(strings)
     sources = load_sources(model, images, preprocess=preprocess, class_names=class_names, base=base)
     try:
         data = explain_top_k(
@@ -101,9 +129,12 @@ def explorer_from_sources(
             top_k=top_k,
             class_names=sources.class_names or None,
             names=sources.names,
+            masks=sources.masks if options.metrics else None,
             params=options.params,
             batch_size=options.batch_size,
             verbose=verbose,
+            metrics=options.metrics,
+            sanity=sanity,
         )
     except InputError:
         raise
@@ -114,4 +145,12 @@ def explorer_from_sources(
     )
 
 
-__all__ = ["DEFAULT_TOP_K", "NOT_FOR_EXPLORERS", "explorer_from_sources", "explorer_options"]
+__all__ = [
+    "DEFAULT_METRICS",
+    "DEFAULT_TOP_K",
+    "EXPLORER_SWITCHES",
+    "NOT_FOR_EXPLORERS",
+    "explorer_from_sources",
+    "explorer_options",
+    "sanity_option",
+]

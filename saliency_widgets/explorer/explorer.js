@@ -10,6 +10,10 @@
 //   in custom messages, asked for by the view when it lacks them.
 // Every list the view offers (methods, signs, blends, colour maps, compare modes) comes from the
 // source's `meta` object, written by saliency_widgets.explorer._meta.view_meta.
+// Beside the maps, a `TrustPanel` draws each map's figures (saliency_widgets.metrics.Scorecard:
+// deletion and insertion against a random order with their curves, Gini, localisation,
+// completeness) and its sanity check: precomputed in a page (`scores` of the payload, packed by
+// saliency_widgets.explorer._figures), sent by the kernel after the map in a live widget.
 //
 // All display work happens here, with saliency_widgets.display's arithmetic step for step in
 // float64, so a canvas equals display.overlay() of the same map pixel for pixel: sign, percentile
@@ -232,6 +236,33 @@ export class InlineSource {
     return null;
   }
 
+  /** The figures of a map the page holds (the shape of Scorecard.to_dict), or null. */
+  scores(image, method, classIndex) {
+    const packed = this.data.scores;
+    const rows = packed && packed.methods[method];
+    const k = this.data.predictions.top[image].indexOf(classIndex);
+    if (!rows || !rows[image] || k < 0) return null;
+    return unpackCard(packed, image, k, rows[image][k], classIndex);
+  }
+
+  /** The sanity check of a map the page holds (the shape of SanityCheck.to_dict), or null. */
+  sanity(image, method, classIndex) {
+    const packed = this.data.scores && this.data.scores.sanity;
+    const rows = packed && packed.methods[method];
+    const k = this.data.predictions.top[image].indexOf(classIndex);
+    if (!rows || !rows[image] || k < 0) return null;
+    const [correlation, constant] = rows[image][k];
+    const threshold = packed.threshold;
+    return { correlation, threshold, constant: Boolean(constant), depends_on_model: Math.abs(correlation) < threshold };
+  }
+
+  needScores() {}
+
+  /** A page cannot run a check: says so (false). */
+  askSanity() {
+    return false;
+  }
+
   need() {}
 
   select() {}
@@ -251,6 +282,9 @@ export class KernelSource {
     this.masks = new Map();
     this.asked = new Set(); // "method/image/class" asked and not answered yet
     this.scores = new Map(); // image -> Map(class -> probability), beyond the top-K
+    this.cards = new Map(); // "method/image/class" -> Scorecard.to_dict() or {error}
+    this.checks = new Map(); // "method/image/class" -> SanityCheck.to_dict(), {error} or {pending}
+    this.lastScores = ""; // the last figures request sent (the kernel keeps only the latest)
     this.queued = { thumb: [], image: [] };
     this.urls = [];
     this.handlers = [
@@ -309,6 +343,38 @@ export class KernelSource {
   probability(image, index) {
     const found = this.scores.get(image);
     return found && found.has(index) ? found.get(index) : null;
+  }
+
+  /** The figures the kernel sent for a map, or null while they are computed. */
+  scoresOf(image, method, classIndex) {
+    return this.cards.get(`${method}/${image}/${classIndex}`) || null;
+  }
+
+  scores(image, method, classIndex) {
+    return this.scoresOf(image, method, classIndex);
+  }
+
+  sanity(image, method, classIndex) {
+    return this.checks.get(`${method}/${image}/${classIndex}`) || null;
+  }
+
+  /** Asks the kernel for the figures of `image`'s maps by `methods` that the view lacks. */
+  needScores(image, methods, classIndex) {
+    const missing = methods.filter((method) => !this.cards.has(`${method}/${image}/${classIndex}`));
+    const request = JSON.stringify([image, missing, classIndex]);
+    if (missing.length === 0 || request === this.lastScores) return;
+    this.lastScores = request;
+    this.model.send({ kind: "scores", image, methods: missing, class_index: classIndex });
+  }
+
+  /** The panel's sanity button: the kernel runs the check on its worker (true: asked). */
+  askSanity(image, method, classIndex) {
+    const key = `${method}/${image}/${classIndex}`;
+    if (!this.checks.has(key)) {
+      this.checks.set(key, { pending: true });
+      this.model.send({ kind: "sanity", image, method, class_index: classIndex });
+    }
+    return true;
   }
 
   failure(image, method) {
@@ -371,6 +437,12 @@ export class KernelSource {
         if (!this.pixels.has(content.index)) this.placeholder(this.pixels, content.index);
         this.pixels.get(content.index).resolve(decodePng(bytes));
       }
+    } else if (content.kind === "scores" || content.kind === "sanity") {
+      const key = `${content.method}/${content.image}/${content.class_index}`;
+      const found = content.card || content.check || { error: content.error };
+      (content.kind === "scores" ? this.cards : this.checks).set(key, found);
+      if (content.kind === "scores") this.lastScores = "";
+      this.events.emit(content.kind, { image: content.image, method: content.method });
     } else if (content.kind === "failed") {
       for (const method of content.methods) {
         for (const key of [...this.asked]) {
@@ -407,6 +479,194 @@ function element(tag, attributes = {}, children = []) {
 
 function percent(p) {
   return `${(100 * p).toFixed(1)}%`;
+}
+
+// The trust panel ------------------------------------------------------------------------------
+
+const CURVE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const SVG = "http://www.w3.org/2000/svg";
+
+/** A page's packed figures of one map (saliency_widgets.explorer._figures) as Scorecard.to_dict. */
+export function unpackCard(packed, image, k, row, classIndex) {
+  const [low, high] = packed.range;
+  const span = high > low ? high - low : 1;
+  const levels = CURVE_ALPHABET.length - 1;
+  const values = (text) => [...text].map((c) => low + (CURVE_ALPHABET.indexOf(c) / levels) * span);
+  const [deletionRandom, insertionRandom, deletionRandomCurve, insertionRandomCurve] = packed.random[image][k];
+  const [deletion, insertion, gini, pointing, energy, completeness, deletionCurve, insertionCurve] = row;
+  return {
+    index: classIndex,
+    score: packed.score,
+    fractions: Array.from({ length: packed.steps + 1 }, (_, j) => j / packed.steps),
+    deletion: {
+      kind: "deletion", auc: deletion, random_auc: deletionRandom, gain: deletionRandom - deletion,
+      curve: values(deletionCurve), random_curve: values(deletionRandomCurve),
+    },
+    insertion: {
+      kind: "insertion", auc: insertion, random_auc: insertionRandom, gain: insertion - insertionRandom,
+      curve: values(insertionCurve), random_curve: values(insertionRandomCurve),
+    },
+    gini,
+    localisation: pointing === null ? null : { pointing: Boolean(pointing), energy, mask_share: packed.maskShare[image] },
+    completeness,
+  };
+}
+
+/** The figure a ranking orders the methods by (higher is better), or null when unknown. */
+export function rankValue(card, key) {
+  if (!card || card.error) return null;
+  if (key === "deletion") return card.deletion.gain;
+  if (key === "insertion") return card.insertion.gain;
+  if (key === "energy") return card.localisation ? card.localisation.energy : null;
+  if (key === "gini") return card.gini;
+  return null;
+}
+
+/** `rows` ({card, ...}) ordered by `key`, best first; rows without the figure last. */
+export function ranked(rows, key) {
+  const known = rows.filter((row) => rankValue(row.card, key) !== null);
+  const unknown = rows.filter((row) => rankValue(row.card, key) === null);
+  known.sort((a, b) => rankValue(b.card, key) - rankValue(a.card, key));
+  return [...known, ...unknown];
+}
+
+/** "better than random by 0.27" (or worse), for a curve's gain. */
+export function versusRandom(gain) {
+  return `${gain >= 0 ? "better" : "worse"} than random by ${Math.abs(gain).toFixed(2)}`;
+}
+
+/** Each line of figures a panel shows, as text (its aria-label joins them). */
+export function cardLines(card) {
+  const lines = [
+    `Deletion AUC ${card.deletion.auc.toFixed(2)} (random ${card.deletion.random_auc.toFixed(2)}): ${versusRandom(card.deletion.gain)}`,
+    `Insertion AUC ${card.insertion.auc.toFixed(2)} (random ${card.insertion.random_auc.toFixed(2)}): ${versusRandom(card.insertion.gain)}`,
+    `Gini ${card.gini.toFixed(2)}`,
+  ];
+  const place = card.localisation;
+  if (place) {
+    lines.push(`Pointing ${place.pointing ? "hit ✓" : "miss ✗"} · energy in mask ${percent(place.energy)} (mask ${percent(place.mask_share)})`);
+  }
+  if (card.completeness !== null && card.completeness !== undefined) {
+    lines.push(`Completeness gap ${percent(card.completeness)}`);
+  }
+  return lines;
+}
+
+/** What a sanity check says, in a line. */
+export function sanityLine(check) {
+  const rho = `rank correlation ${check.correlation.toFixed(2)} with the map of a model whose top layers were re-initialised (threshold ${check.threshold})`;
+  return check.depends_on_model
+    ? `Sanity ✓ depends on the model: ${rho}`
+    : `Sanity ✗ does not depend on the model: ${rho}`;
+}
+
+function svgNode(tag, attributes = {}) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  return node;
+}
+
+/** The figures beside a map: text, a small deletion / insertion plot with the random order's. */
+export class TrustPanel {
+  constructor({ live, sanity, onSanity }) {
+    this.live = live;
+    this.canCheck = sanity;
+    this.onSanity = onSanity;
+    this.root = element("section", { class: "sw-trust-panel" });
+  }
+
+  /** Draws `card` (Scorecard.to_dict, {error} or null) and `check` of the map named `title`. */
+  render(card, check, title) {
+    const heading = element("h4", { class: "sw-trust-title", text: `How far to trust it · ${title}` });
+    const body = [];
+    if (!card) {
+      body.push(element("p", { class: "sw-trust-note", text: this.live ? "computing…" : "no figures in this page" }));
+      this.root.dataset.state = "pending";
+    } else if (card.error) {
+      body.push(element("p", { class: "sw-trust-note", text: card.error }));
+      this.root.dataset.state = "failed";
+    } else {
+      const lines = cardLines(card);
+      body.push(this.plot(card, lines));
+      body.push(element("ul", { class: "sw-trust-figures" }, lines.map((line) => element("li", { text: line }))));
+      this.root.dataset.state = "ready";
+    }
+    body.push(this.sanityPart(check));
+    this.root.setAttribute("aria-label", card && !card.error ? `Trust figures of ${title}: ${cardLines(card).join("; ")}` : `Trust figures of ${title}`);
+    this.root.replaceChildren(heading, ...body);
+    return this.root;
+  }
+
+  /** Deletion and insertion curves (solid) over the random order's (dashed), as inline SVG. */
+  plot(card, lines) {
+    const width = 240;
+    const height = 120;
+    const pad = { left: 30, right: 6, top: 6, bottom: 18 };
+    const curves = [card.deletion.curve, card.deletion.random_curve, card.insertion.curve, card.insertion.random_curve];
+    let low = card.score === "probability" ? 0 : Math.min(...curves.flat());
+    let high = card.score === "probability" ? 1 : Math.max(...curves.flat());
+    if (!(high > low)) high = low + 1;
+    const x = (f) => pad.left + f * (width - pad.left - pad.right);
+    const y = (v) => pad.top + (1 - (v - low) / (high - low)) * (height - pad.top - pad.bottom);
+    const svg = svgNode("svg", {
+      class: "sw-trust-plot", viewBox: `0 0 ${width} ${height}`, width, height, role: "img",
+      "aria-label": `Deletion and insertion curves: ${lines.slice(0, 2).join("; ")}`,
+    });
+    const title = svgNode("title");
+    title.textContent = lines.slice(0, 2).join("\n");
+    svg.append(title);
+    svg.append(svgNode("rect", { x: pad.left, y: pad.top, width: width - pad.left - pad.right, height: height - pad.top - pad.bottom, class: "sw-trust-frame" }));
+    for (const [value, anchor] of [[high, pad.top + 8], [low, height - pad.bottom]]) {
+      const label = svgNode("text", { x: pad.left - 3, y: anchor, "text-anchor": "end", class: "sw-trust-axis" });
+      label.textContent = card.score === "probability" ? String(value) : formatValue(value);
+      svg.append(label);
+    }
+    const axis = svgNode("text", { x: (pad.left + width - pad.right) / 2, y: height - 4, "text-anchor": "middle", class: "sw-trust-axis" });
+    axis.textContent = `fraction of pixels changed (${card.score})`;
+    svg.append(axis);
+    const series = [
+      ["deletion", card.deletion.random_curve, true],
+      ["insertion", card.insertion.random_curve, true],
+      ["deletion", card.deletion.curve, false],
+      ["insertion", card.insertion.curve, false],
+    ];
+    for (const [kind, values, random] of series) {
+      const points = values.map((v, j) => `${x(card.fractions[j]).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+      svg.append(svgNode("polyline", {
+        points, fill: "none", class: `sw-trust-${kind}${random ? " sw-trust-random" : ""}`,
+        "data-curve": `${kind}${random ? "-random" : ""}`,
+      }));
+    }
+    const legend = element("p", { class: "sw-trust-legend" }, [
+      element("span", { class: "sw-key-deletion", text: "— deletion" }),
+      element("span", { class: "sw-key-insertion", text: "— insertion" }),
+      element("span", { class: "sw-key-random", text: "- - random order" }),
+    ]);
+    return element("figure", { class: "sw-trust-curves" }, [svg, legend]);
+  }
+
+  sanityPart(check) {
+    const part = element("div", { class: "sw-trust-sanity" });
+    if (check && check.pending) {
+      part.append(element("p", { text: "Sanity check: re-initialising the model's top layers and computing the map again…" }));
+    } else if (check && check.error) {
+      part.append(element("p", { text: check.error }));
+    } else if (check) {
+      part.dataset.dependsOnModel = String(check.depends_on_model);
+      part.append(element("p", { class: check.depends_on_model ? "sw-sane" : "sw-insane", text: sanityLine(check) }));
+    } else {
+      const button = element("button", { type: "button", class: "sw-sanity-button", text: "Sanity check" });
+      button.addEventListener("click", () => {
+        if (!this.onSanity()) {
+          part.replaceChildren(element("p", {
+            text: "The sanity check runs the method again on a re-initialised copy of the model: it needs a live widget (SaliencyWidget) or a page made with sanity=True (saliency-widgets explore --sanity).",
+          }));
+        }
+      });
+      part.append(button);
+    }
+    return part;
+  }
 }
 
 /** An explorer drawn into `root` from a source; selections go to `onSelect(state)`. */
@@ -552,15 +812,69 @@ export class ExplorerView {
     this.error = element("p", { class: "sw-error", role: "alert" });
     this.status = element("p", { class: "sw-status", "aria-live": "polite" });
     this.download = element("a", { class: "sw-download", hidden: "" });
+    this.buildTrust();
     this.root.replaceChildren(
       element("div", { class: "sw-strip" }, [this.thumbs, this.pager]),
-      element("div", { class: "sw-body" }, [element("div", { class: "sw-main" }, [this.views, this.bar]), controls]),
+      element("div", { class: "sw-body" }, [
+        element("div", { class: "sw-main" }, [element("div", { class: "sw-row" }, [this.views, this.trust]), this.bar, this.ranking]),
+        controls,
+      ]),
       this.progress,
       this.error,
       this.status,
       this.download,
     );
     this.showPage(this.page);
+  }
+
+  /** The trust panel beside the maps and the ranking of "all methods" mode under them. */
+  buildTrust() {
+    const { meta } = this;
+    this.rank = (meta.ranks && meta.ranks[0] && meta.ranks[0][0]) || "deletion";
+    this.trustPanel = new TrustPanel({
+      live: meta.live,
+      sanity: meta.sanity,
+      onSanity: () => this.source.askSanity(this.state.image, this.state.method, this.state.classIndex),
+    });
+    this.trust = element("div", { class: "sw-trust", "aria-live": "polite" }, [this.trustPanel.root]);
+    this.trust.hidden = !meta.metrics && !meta.sanity;
+    this.rankPicker = element("select", { "data-control": "rank" });
+    for (const [value, label] of meta.ranks || []) this.rankPicker.append(element("option", { value, text: label }));
+    this.rankPicker.addEventListener("change", () => {
+      this.rank = this.rankPicker.value;
+      this.showTrust();
+    });
+    this.rankList = element("ol", { class: "sw-ranking-list" });
+    this.ranking = element("div", { class: "sw-ranking", hidden: "" }, [
+      element("label", { class: "sw-field" }, [element("span", { text: "Rank methods by" }), this.rankPicker]),
+      this.rankList,
+    ]);
+  }
+
+  /** The selected map's figures, and in "all methods" mode the methods ranked by one of them. */
+  showTrust() {
+    const { state, meta } = this;
+    if (this.trust.hidden || state.classIndex === null) return;
+    const methods = state.compare === "methods" ? meta.methods.map((m) => m.name) : [state.method];
+    if (meta.metrics) this.source.needScores(state.image, methods, state.classIndex);
+    const card = meta.metrics ? this.source.scores(state.image, state.method, state.classIndex) : null;
+    const check = this.source.sanity(state.image, state.method, state.classIndex);
+    const title = `${this.method(state.method).label}, ${this.className(state.classIndex)}`;
+    this.trustPanel.render(card, check, title);
+    const ranking = state.compare === "methods" && meta.metrics;
+    this.ranking.hidden = !ranking;
+    if (!ranking) return;
+    this.rankPicker.value = this.rank;
+    const rows = meta.methods.map((m) => ({ method: m, card: this.source.scores(state.image, m.name, state.classIndex) }));
+    const label = Object.fromEntries(meta.ranks)[this.rank] || this.rank;
+    this.rankList.replaceChildren(...ranked(rows, this.rank).map(({ method, card }) => {
+      const value = rankValue(card, this.rank);
+      const shown = value === null ? (card ? "—" : "computing…") : this.rank === "energy" ? percent(value) : value.toFixed(3);
+      return element("li", { "data-method": method.name, "data-value": value === null ? "" : String(value), title: `${method.label}: ${label} ${shown}` }, [
+        element("span", { class: "sw-rank-name", text: method.label }),
+        element("span", { class: "sw-rank-value", text: shown }),
+      ]);
+    }));
   }
 
   picker(text, options, key) {
@@ -689,6 +1003,8 @@ export class ExplorerView {
       this.update();
     } else if (kind === "maps") {
       if (detail.image === this.state.image) this.update();
+    } else if (kind === "scores" || kind === "sanity") {
+      if (detail.image === this.state.image) this.showTrust();
     } else if (kind === "status") {
       this.showStatus();
       this.update();
@@ -799,6 +1115,7 @@ export class ExplorerView {
     }
     this.views.replaceChildren(...figures);
     this.views.dataset.compare = state.compare;
+    this.showTrust();
     this.drawBar(table, panels.length === 1 ? held[0].get(panels[0].classIndex) : null);
     this.showStatus();
     this.status.textContent = this.statusText();

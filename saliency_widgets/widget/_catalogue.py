@@ -50,7 +50,7 @@ class Catalogue:
         """The number of classes, when known."""
         return len(self.class_names) if self.class_names else None
 
-    def meta(self, view: explorer.ViewOptions, top_k: int) -> dict[str, Any]:
+    def meta(self, view: explorer.ViewOptions, top_k: int, metrics: bool = True) -> dict[str, Any]:
         """The ``meta`` trait every view starts from (see :func:`explorer.view_meta`)."""
         return explorer.view_meta(
             names=self.pictures.names,
@@ -63,6 +63,8 @@ class Catalogue:
             masks=self.masks is not None,
             per_page=self.per_page,
             live=True,
+            metrics=metrics,
+            sanity=True,
         )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
@@ -48,6 +49,60 @@ def explain_classes(
     )
     maps = np.moveaxis(np.asarray(maps[0], dtype=np.float32), -1, 0)
     return np.where(np.isfinite(maps), maps, np.float32(0.0))
+
+
+def score_map(
+    model: keras.Model,
+    x: np.ndarray,
+    saliency: np.ndarray,
+    class_index: int,
+    method: str,
+    mask: np.ndarray | None,
+) -> Any:
+    """The trust panel's figures of one signed map (:func:`saliency_widgets.metrics.scorecard`).
+
+    The completeness gap is measured on the map itself for the methods whose signed maps are raw
+    attributions (:func:`saliency_widgets.explorer.complete`).
+
+    Args:
+        model: The user's model.
+        x: The preprocessed image ``(H, W, C)``.
+        saliency: Its ``(h, w)`` signed map.
+        class_index: The class the map explains.
+        method: Registry name of the method.
+        mask: The image's boolean ``(H, W)`` object mask, or ``None``.
+
+    Returns:
+        The :class:`~saliency_widgets.metrics.Scorecard`.
+    """
+    from saliency_widgets.explorer import complete
+    from saliency_widgets.metrics import scorecard
+
+    maps = saliency[None]
+    raw = maps if complete(method, maps, x[None]) else None
+    return scorecard(
+        model,
+        x[None],
+        maps,
+        [class_index],
+        masks=None if mask is None else mask[None],
+        attributions=raw,
+    )[0][0]
+
+
+def check_map(model: keras.Model, x: np.ndarray, class_index: int, method: str) -> Any:
+    """The sanity check of one map: :func:`saliency_widgets.metrics.sanity_check`, as registered.
+
+    The method runs as the registry has it (the maps the check's threshold was measured on) on
+    the user's model and on a copy whose top layers are re-initialised (the user's model is
+    never touched; the copy is kept for the next check).
+
+    Returns:
+        The :class:`~saliency_widgets.metrics.SanityCheck`.
+    """
+    from saliency_widgets.metrics import sanity_check
+
+    return sanity_check(method, model, x[None], [class_index])[0][0]
 
 
 class Predictor:
@@ -180,8 +235,10 @@ def _predict_batch(
 __all__ = [
     "Predictions",
     "Predictor",
+    "check_map",
     "describe",
     "explain_classes",
     "predict_pictures",
     "prepare",
+    "score_map",
 ]

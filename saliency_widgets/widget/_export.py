@@ -33,6 +33,8 @@ def export_html(
     max_images: int,
     batch_size: int,
     progress: bool,
+    metrics: bool = True,
+    sanity: bool = False,
 ) -> str:
     """The explorer fragment of the chosen images (see the module's description).
 
@@ -48,6 +50,8 @@ def export_html(
         max_images: The most images a page may hold.
         batch_size: Images per engine call.
         progress: Print the estimate and show a progress bar.
+        metrics: Put each map's trust figures in the page.
+        sanity: Put each map's sanity check in the page.
 
     Returns:
         The HTML fragment.
@@ -72,7 +76,8 @@ def export_html(
             f"{len(chosen)} images would make a page of about {estimate.megabytes:.0f} MB "
             f"(max_images={max_images}): pass images=[...] to pick some, or raise max_images"
         )
-    bar = explorer.Progress(methods, enabled=progress)
+    stages = [*methods, *(["metrics"] if metrics else []), *(["sanity"] if sanity else [])]
+    bar = explorer.Progress(stages, enabled=progress)
     bar.say(
         f"Explorer of {len(chosen)} images × top-{top_k} × {len(methods)} methods: "
         f"about {estimate.megabytes:.1f} MB"
@@ -90,6 +95,8 @@ def export_html(
         masks=None if masks is None else [masks[i] for i in chosen],
         batch_size=batch_size,
         progress=bar.step,
+        metrics=metrics,
+        sanity=sanity,
     )
     bar.close()
     return explorer.fragment(

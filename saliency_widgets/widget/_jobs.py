@@ -7,15 +7,16 @@ touches a trait or a comm.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 import numpy as np
 
 from saliency_widgets.widget import _compute
 from saliency_widgets.widget._images import Pictures
-from saliency_widgets.widget._state import MapJob, WidgetState
+from saliency_widgets.widget._state import MapJob, ScoreJob, WidgetState
 
 
 @dataclass(frozen=True)
@@ -25,16 +26,19 @@ class Reports:
     Attributes:
         progress: The number of images the start-up pass has predicted so far.
         predicted: The start-up pass is done (scores are in the state).
-        started: A map job begins.
+        started: A map or figure job begins.
         computed: A job's maps are in the cache.
         failed: A job failed (its message is in the state).
+        scored: A map's figures are in the state: its scorecard, its sanity check, or the
+            message saying why they could not be computed.
     """
 
     progress: Callable[[int], None]
     predicted: Callable[[], None]
-    started: Callable[[MapJob], None]
+    started: Callable[[MapJob | ScoreJob], None]
     computed: Callable[[MapJob, np.ndarray], None]
     failed: Callable[[MapJob], None]
+    scored: Callable[[ScoreJob, Any], None]
 
 
 class MapJobs:
@@ -48,6 +52,7 @@ class MapJobs:
         batch_size: Images per batch of the start-up pass.
         state: The widget's state.
         reports: Where results are reported.
+        masks: The object mask of each image (localisation figures), or ``None``.
     """
 
     def __init__(
@@ -59,6 +64,7 @@ class MapJobs:
         batch_size: int,
         state: WidgetState,
         reports: Reports,
+        masks: Sequence[np.ndarray] | None = None,
     ) -> None:
         self.model = model
         self.predictor = predictor
@@ -67,6 +73,7 @@ class MapJobs:
         self.batch_size = batch_size
         self.state = state
         self.reports = reports
+        self.masks = masks
         self.inputs: list[np.ndarray | None] = [None] * len(pictures)
         """The model input of each image (``None`` until predicted, or where it failed)."""
         self._startup_pending = True
@@ -77,6 +84,8 @@ class MapJobs:
             self._startup_pending = False
             return self.startup
         job = self.state.next_job()
+        if isinstance(job, ScoreJob):
+            return lambda: self.score(job)
         return None if job is None else (lambda: self.run(job))
 
     def startup(self) -> None:
@@ -123,6 +132,36 @@ class MapJobs:
             with state.lock:
                 state.running = None
             self.reports.computed(job, maps)
+
+    def score(self, job: ScoreJob) -> None:
+        """Computes the figures of a held map (scorecard or sanity check), or records why not."""
+        state = self.state
+        image, class_index, method = job.key
+        saliency = state.cache.get(job.key)
+        x = self.inputs[image]
+        if saliency is None or x is None:
+            return  # evicted meanwhile: the planner asks for the map again
+        with state.lock:
+            state.running = job
+        self.reports.started(job)
+        result: Any
+        try:
+            if job.kind == "sanity":
+                result = _compute.check_map(self.model, x, class_index, method)
+            else:
+                mask = None if self.masks is None else self.masks[image]
+                result = _compute.score_map(self.model, x, saliency, class_index, method, mask)
+        except Exception as error:
+            result = f"Could not compute the {job.kind}: {_compute.describe(error)}"
+        with state.lock:
+            if job.kind == "sanity":
+                state.checks[job.key] = result
+            elif isinstance(result, str):
+                state.score_failures[job.key] = result
+            else:
+                state.cards[job.key] = result
+            state.running = None
+        self.reports.scored(job, result)
 
 
 __all__ = ["MapJobs", "Reports"]

@@ -17,7 +17,7 @@ import numpy as np
 from saliency_widgets.methods import get_method
 from saliency_widgets.widget import _protocol
 from saliency_widgets.widget._catalogue import Catalogue
-from saliency_widgets.widget._state import MapJob, Want, WidgetState
+from saliency_widgets.widget._state import MapJob, MapKey, ScoreJob, Want, WidgetState
 
 Post = Callable[[dict[str, Any], list[bytes]], None]
 """Sends a custom message with binary buffers to every view."""
@@ -76,6 +76,18 @@ class ViewLink:
         if isinstance(request, _protocol.ImagesMessage):
             self.send_pictures(request.indices, request.thumbs)
             return
+        if isinstance(request, _protocol.ScoresMessage):
+            for method in request.methods:
+                self.send_figures((request.image, request.class_index, method), "scores")
+            self.state.ask_scores(request.image, request.class_index, request.methods)
+            self._wake()
+            return
+        if isinstance(request, _protocol.SanityMessage):
+            key = (request.image, request.class_index, request.method)
+            if not self.send_figures(key, "sanity"):
+                self.state.ask_sanity(key)
+                self._wake()
+            return
         self.state.ask(Want(request.image, request.methods, request.class_index))
         if self.state.started:
             for method in request.methods:
@@ -122,6 +134,24 @@ class ViewLink:
         probabilities = self.state.probabilities
         return [0.0] * len(classes) if probabilities is None else probabilities[image, classes]
 
+    def send_figures(self, key: MapKey, kind: str) -> bool:
+        """Sends the held figures (``"scores"`` or ``"sanity"``) of a map; says whether."""
+        state = self.state
+        with state.lock:
+            if kind == "sanity":
+                found = state.checks.get(key)
+            else:
+                found = state.cards.get(key) or state.score_failures.get(key)
+        if found is None:
+            return False
+        self.post(_protocol.figure_message(kind, key, found), [])
+        return True
+
+    def scored(self, job: ScoreJob, result: object) -> None:
+        """The worker computed a map's figures (or failed to): they go to every view."""
+        self.post(_protocol.figure_message(job.kind, job.key, result), [])
+        self.report()
+
     def computed(self, job: MapJob, maps: np.ndarray) -> None:
         """The worker computed ``job``: its maps go to every view."""
         classes = job.unique_classes()
@@ -163,7 +193,14 @@ class ViewLink:
         with state.lock:
             running = state.running
             cached = len(state.cache)
-        if running is not None and not running.background:
+        if isinstance(running, ScoreJob):
+            image, class_index, method = running.key
+            what = "figures" if running.kind == "scores" else "sanity check"
+            text = (
+                f"Computing the {what} of the {get_method(method).label} map of image {image} "
+                f"for {self.catalogue.class_name(class_index)}…"
+            )
+        elif running is not None and not running.background:
             names = ", ".join(self.catalogue.class_name(c) for c in running.unique_classes())
             text = (
                 f"Computing {get_method(running.method).label} maps of image {running.image} "

@@ -5,7 +5,11 @@ Browser → kernel (custom messages, checked here before anything runs):
 - ``{"kind": "want", "image": i, "methods": [...], "class_index": c | None}``: the view lacks
   these maps (a compare mode, a typed class, a reloaded page);
 - ``{"kind": "images", "indices": [...], "thumbs": bool}``: pictures for the thumbnails or the
-  view.
+  view;
+- ``{"kind": "scores", "image": i, "methods": [...], "class_index": c}``: the trust panel lacks
+  these maps' figures (the kernel sends those it holds and computes the others after the maps);
+- ``{"kind": "sanity", "image": i, "method": m, "class_index": c}``: the panel's sanity button
+  (run on the worker, on a re-initialised copy of the model, then kept).
 
 Kernel → browser (custom messages with binary buffers):
 
@@ -16,7 +20,11 @@ Kernel → browser (custom messages with binary buffers):
 - ``{"kind": "image", "index", "thumb"}`` with the PNG bytes of the picture as displayed (and,
   for a full picture of an image with a known mask, the mask's PNG as a second buffer);
 - ``{"kind": "failed", "image", "methods"}``: the maps could not be computed (the reason is in
-  the ``status`` trait).
+  the ``status`` trait);
+- ``{"kind": "scores", "image", "method", "class_index", "card"}``: one map's trust figures,
+  ``card`` being :meth:`saliency_widgets.metrics.Scorecard.to_dict` (or ``"error"``: why not);
+- ``{"kind": "sanity", "image", "method", "class_index", "check"}``: one map's sanity check,
+  ``check`` being :meth:`saliency_widgets.metrics.SanityCheck.to_dict` (or ``"error"``).
 
 State that every view shares (selection, predictions, status, initial display) travels in
 synced traits instead (see :class:`~saliency_widgets.widget.SaliencyWidget`).
@@ -53,6 +61,28 @@ class ImagesMessage:
     thumbs: bool
 
 
+@dataclass(frozen=True)
+class ScoresMessage:
+    """A view's request for figures (see the module's description)."""
+
+    image: int
+    methods: tuple[str, ...]
+    class_index: int
+
+
+@dataclass(frozen=True)
+class SanityMessage:
+    """A view's sanity button (see the module's description)."""
+
+    image: int
+    method: str
+    class_index: int
+
+
+Request = WantMessage | ImagesMessage | ScoresMessage | SanityMessage
+"""A checked browser message."""
+
+
 def _index(value: object, limit: int, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < limit:
         raise ValueError(f"{name} must be an int in [0, {limit}), got {value!r}")
@@ -61,7 +91,7 @@ def _index(value: object, limit: int, name: str) -> int:
 
 def parse(
     content: Mapping[str, Any], count: int, classes: int | None, methods: Sequence[str]
-) -> WantMessage | ImagesMessage:
+) -> Request:
     """Checks a browser message.
 
     Args:
@@ -92,6 +122,15 @@ def parse(
         return ImagesMessage(
             tuple(_index(i, count, "indices[]") for i in indices), bool(content.get("thumbs"))
         )
+    if kind in ("scores", "sanity"):
+        image = _index(content.get("image"), count, "image")
+        class_index = _index(content.get("class_index"), classes or 0, "class_index")
+        named = content.get("methods") if kind == "scores" else [content.get("method")]
+        if not isinstance(named, list) or not all(m in methods for m in named):
+            raise ValueError(f"methods must be a list of {list(methods)}, got {named!r}")
+        if kind == "sanity":
+            return SanityMessage(image, named[0], class_index)
+        return ScoresMessage(image, tuple(named), class_index)
     raise ValueError(f"unknown message kind {kind!r}")
 
 
@@ -116,6 +155,29 @@ def maps_message(
     return content, [levels]
 
 
+def figure_message(kind: str, key: tuple[int, int, str], result: Any) -> dict[str, Any]:
+    """The message carrying one map's figures (``kind`` ``"scores"`` or ``"sanity"``).
+
+    Args:
+        kind: ``"scores"`` or ``"sanity"``.
+        key: The map's ``(image, class_index, method)``.
+        result: A :class:`~saliency_widgets.metrics.Scorecard` or
+            :class:`~saliency_widgets.metrics.SanityCheck`, or the message saying why it failed.
+    """
+    image, class_index, method = key
+    content: dict[str, Any] = {
+        "kind": kind,
+        "image": int(image),
+        "method": method,
+        "class_index": int(class_index),
+    }
+    if isinstance(result, str):
+        content["error"] = result
+    else:
+        content["card" if kind == "scores" else "check"] = result.to_dict()
+    return content
+
+
 def image_message(
     index: int, picture: np.ndarray, thumb: bool, mask: np.ndarray | None
 ) -> tuple[dict[str, Any], list[bytes]]:
@@ -133,7 +195,11 @@ def image_message(
 __all__ = [
     "LIVE_STEPS",
     "ImagesMessage",
+    "Request",
+    "SanityMessage",
+    "ScoresMessage",
     "WantMessage",
+    "figure_message",
     "image_message",
     "maps_message",
     "parse",

@@ -13,11 +13,15 @@ from __future__ import annotations
 import collections
 import threading
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from saliency_widgets.predict import scores_to_probabilities
 from saliency_widgets.targets import top_k
+
+if TYPE_CHECKING:
+    from saliency_widgets.metrics import SanityCheck, Scorecard
 
 MapKey = tuple[int, int, str]
 """``(image, class_index, method)``: everything that determines a signed map."""
@@ -85,6 +89,20 @@ class MapJob:
         return tuple(dict.fromkeys(self.classes))
 
 
+@dataclass(frozen=True)
+class ScoreJob:
+    """Figures about one map held in the cache: its scorecard, or its sanity check.
+
+    Attributes:
+        key: The map's ``(image, class_index, method)``.
+        kind: ``"scores"`` (:func:`saliency_widgets.metrics.scorecard`) or ``"sanity"``
+            (:func:`saliency_widgets.metrics.sanity_check`).
+    """
+
+    key: MapKey
+    kind: Literal["scores", "sanity"] = "scores"
+
+
 class MapCache:
     """A thread-safe least-recently-used cache of maps, bounded in bytes.
 
@@ -147,14 +165,23 @@ class WidgetState:
         prefetch: Whether neighbouring images are computed in the background.
     """
 
-    def __init__(self, count: int, selection: Selection, k: int, prefetch: bool = True) -> None:
+    def __init__(
+        self,
+        count: int,
+        selection: Selection,
+        k: int,
+        prefetch: bool = True,
+        metrics: bool = True,
+    ) -> None:
         self.count = count
         self.k = k
         self.prefetch = prefetch
+        self.metrics = metrics
+        """Whether the selected map is scored once computed (:meth:`next_job`)."""
         self.lock = threading.RLock()
         self.selection = selection
         self.want: Want | None = None
-        self.running: MapJob | None = None
+        self.running: MapJob | ScoreJob | None = None
         self.cache = MapCache()
         self.scores: np.ndarray | None = None
         """``(N, L)`` scores of the start-up pass (pre-activation logits)."""
@@ -164,6 +191,15 @@ class WidgetState:
         self.image_errors: dict[int, str] = {}
         self.failures: dict[tuple[int, str], str] = {}
         self.started = False
+        self.cards: dict[MapKey, Scorecard] = {}
+        """Each scored map's figures (a few hundred bytes each: never evicted)."""
+        self.checks: dict[MapKey, SanityCheck | str] = {}
+        """Each checked map's sanity check, or why it could not be run."""
+        self.score_failures: dict[MapKey, str] = {}
+        self.scores_wanted: tuple[int, int, tuple[str, ...]] | None = None
+        """``(image, class_index, methods)`` whose figures a view asked for last."""
+        self.sanity_wanted: MapKey | None = None
+        """The map whose sanity check a view (or :meth:`SaliencyWidget.check_sanity`) asked for."""
 
     def set_scores(
         self, scores: np.ndarray, errors: dict[int, str], activation: str = "none"
@@ -223,6 +259,24 @@ class WidgetState:
         with self.lock:
             self.want = want
 
+    def ask_scores(self, image: int, class_index: int, methods: tuple[str, ...]) -> None:
+        """Records the figures a view lacks (they replace the previous request: latest wins)."""
+        with self.lock:
+            self.scores_wanted = (image, class_index, methods)
+
+    def ask_sanity(self, key: MapKey) -> None:
+        """Records the map whose sanity check is wanted (latest wins)."""
+        with self.lock:
+            self.sanity_wanted = key
+
+    def score_job(self, key: MapKey | None, kind: Literal["scores", "sanity"]) -> ScoreJob | None:
+        """The job that fills the figures of a map the cache holds, if they are missing."""
+        with self.lock:
+            if key is None or key not in self.cache:
+                return None
+            done = self.checks if kind == "sanity" else {**self.cards, **self.score_failures}
+            return None if key in done else ScoreJob(key, kind)
+
     def classes_for(self, image: int, extra: int | None = None) -> tuple[int, ...]:
         """The classes one engine call explains for ``image``: the top-K, then ``extra``.
 
@@ -253,8 +307,14 @@ class WidgetState:
             job = MapJob(image, self.classes_for(image, extra), method)
             return None if all(key in self.cache for key in job.keys()) else job
 
-    def next_job(self) -> MapJob | None:
-        """What to compute next: the selection, the views' latest request, then neighbours.
+    def next_job(self) -> MapJob | ScoreJob | None:
+        """What to compute next: maps first, then figures, then neighbours.
+
+        In order: the selected map, the maps the views asked for last, the selected map's
+        figures (when :attr:`metrics` is on), its sanity check when asked for, the figures the
+        views asked for last, then the neighbouring images' maps. Only what the *current*
+        selection and requests lack is planned, so a figure of a map the user has left is
+        never computed (latest wins).
 
         Returns:
             The next job, or ``None`` when nothing is missing.
@@ -271,6 +331,9 @@ class WidgetState:
                 job = self.job_for(image, method, extra)
                 if job is not None:
                     return job
+            figure = self._figure_job(selection)
+            if figure is not None:
+                return figure
             if not self.prefetch:
                 return None
             for image in (selection.image + 1, selection.image - 1):
@@ -279,6 +342,25 @@ class WidgetState:
                     if job is not None:
                         return replace(job, background=True)
             return None
+
+    def _figure_job(self, selection: Selection) -> ScoreJob | None:
+        """The next figure to compute for the selection and the views' requests, if any."""
+        key = selection.key()
+        if self.metrics:
+            job = self.score_job(key, "scores")
+            if job is not None:
+                return job
+        if self.sanity_wanted is not None and self.sanity_wanted == key:
+            job = self.score_job(key, "sanity")
+            if job is not None:
+                return job
+        if self.scores_wanted is not None and self.scores_wanted[0] == selection.image:
+            image, class_index, methods = self.scores_wanted
+            for method in methods:
+                job = self.score_job((image, class_index, method), "scores")
+                if job is not None:
+                    return job
+        return None
 
     def record(self, job: MapJob, maps: np.ndarray) -> None:
         """Stores the maps computed for ``job`` (whatever the selection is now).
@@ -313,4 +395,4 @@ class WidgetState:
         return np.stack(found)  # type: ignore[arg-type]
 
 
-__all__ = ["MapCache", "MapJob", "MapKey", "Selection", "Want", "WidgetState"]
+__all__ = ["MapCache", "MapJob", "MapKey", "ScoreJob", "Selection", "Want", "WidgetState"]

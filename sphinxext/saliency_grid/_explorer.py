@@ -14,7 +14,8 @@
 
 The options, ``conf.py`` values and ``saliency-grid-defaults`` are the ``saliency-grid``
 directive's (the same :class:`~sphinxext.saliency_grid._directive.ComputedDirective` pipeline),
-plus ``:methods:``. The fragment (:func:`saliency_widgets.explorer.fragment`) is cached in the
+plus ``:methods:`` and ``:sanity:``. ``:metrics:`` (on unless ``:metrics: no``) puts each map's
+trust figures beside it; ``:sanity:`` adds each map's sanity check. The fragment (:func:`saliency_widgets.explorer.fragment`) is cached in the
 grid cache folder under the hash of everything that determines it, so a warm rebuild computes
 nothing and imports no TensorFlow; it is recorded per page like a grid's PNG, so ``-j`` builds
 merge it and pruning keeps it while a page shows it.
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from docutils import nodes
+from docutils.parsers.rst import directives
 
 from saliency_widgets.explorer import explorer_from_sources
 from sphinxext.saliency_grid import _cache as cache
@@ -36,7 +38,7 @@ from sphinxext.saliency_grid._directive import (
     text_options,
 )
 
-EXPLORER_OPTIONS = ("methods",)
+EXPLORER_OPTIONS = ("methods", "sanity")
 """Options an explorer adds to the grid's."""
 
 
@@ -46,7 +48,10 @@ class SaliencyExplorer(ComputedDirective):
     kind = "saliency-explorer"
     suffixes = (".html",)
     computed_options = GRID_OPTIONS + EXPLORER_OPTIONS
-    option_spec: ClassVar[dict[str, Any]] = text_options(INPUT_OPTIONS + computed_options)
+    option_spec: ClassVar[dict[str, Any]] = {
+        **text_options(INPUT_OPTIONS + computed_options),
+        "sanity": directives.unchanged,  # a switch, as :metrics: is
+    }
 
     def extra_files(self) -> list[Path]:
         """The browser code of :mod:`saliency_widgets.explorer` (its Python is the engine's)."""
