@@ -441,7 +441,6 @@ export class KernelSource {
       const key = `${content.method}/${content.image}/${content.class_index}`;
       const found = content.card || content.check || { error: content.error };
       (content.kind === "scores" ? this.cards : this.checks).set(key, found);
-      if (content.kind === "scores") this.lastScores = "";
       this.events.emit(content.kind, { image: content.image, method: content.method });
     } else if (content.kind === "failed") {
       for (const method of content.methods) {

@@ -153,6 +153,10 @@ class MapJobs:
                 result = _compute.score_map(self.model, x, saliency, class_index, method, mask)
         except Exception as error:
             result = f"Could not compute the {job.kind}: {_compute.describe(error)}"
+        # Reported (sent, kept for later views) before it is recorded: a display waiting for
+        # the recorded figures (WidgetState.shows_selection) then finds them among the
+        # messages a new view replays.
+        self.reports.scored(job, result)
         with state.lock:
             if job.kind == "sanity":
                 state.checks[job.key] = result
@@ -161,7 +165,6 @@ class MapJobs:
             else:
                 state.cards[job.key] = result
             state.running = None
-        self.reports.scored(job, result)
 
 
 __all__ = ["MapJobs", "Reports"]

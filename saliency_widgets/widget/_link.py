@@ -51,6 +51,10 @@ class ViewLink:
     ) -> None:
         self.catalogue = catalogue
         self._pushed = False
+        self._kept: list[dict[str, Any]] = []
+        """The messages a new view replays (the ``first`` trait)."""
+        self._first_key: MapKey | None = None
+        """The first shown map, whose figures join :attr:`_kept` once computed."""
         self.state = state
         self._post = post
         self._publish = publish
@@ -148,8 +152,17 @@ class ViewLink:
         return True
 
     def scored(self, job: ScoreJob, result: object) -> None:
-        """The worker computed a map's figures (or failed to): they go to every view."""
-        self.post(_protocol.figure_message(job.kind, job.key, result), [])
+        """The worker computed a map's figures (or failed to): they go to every view.
+
+        The first maps' figures join the messages a new view replays (the ``first`` trait).
+        """
+        content = _protocol.figure_message(job.kind, job.key, result)
+        with self.lock:
+            if job.kind == "scores" and job.key == self._first_key and self._kept:
+                self._kept = [*self._kept, {"content": content, "buffers": []}]
+                self._keep(self._kept)
+                self._first_key = None
+        self.post(content, [])
         self.report()
 
     def computed(self, job: MapJob, maps: np.ndarray) -> None:
@@ -172,7 +185,10 @@ class ViewLink:
                 *(self._picture(i, thumbs=True) for i in page),
             ]
             with self.lock:
-                self._keep([{"content": c, "buffers": b} for c, b in messages])
+                self._kept = [{"content": c, "buffers": b} for c, b in messages]
+                self._keep(self._kept)
+                shown = self.state.selection.key()
+                self._first_key = shown if shown in job.keys() else job.keys()[0]
         self.report()
 
     def failed(self, job: MapJob) -> None:

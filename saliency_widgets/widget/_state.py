@@ -378,14 +378,19 @@ class WidgetState:
             self.failures[(job.image, job.method)] = message
 
     def shows_selection(self) -> bool:
-        """Whether the selected map is computed (or known to fail)."""
+        """Whether the selected map is computed (or known to fail), with its figures if scored.
+
+        A display waits for this: a view made then finds the map and its figures among the
+        messages it replays, and asks the kernel for nothing.
+        """
         with self.lock:
             key = self.selection.key()
             if not self.started:
                 return False
             if key is None or self.failure(key[0], key[2]) is not None:
                 return True
-            return key in self.cache
+            scored = not self.metrics or key in self.cards or key in self.score_failures
+            return key in self.cache and scored
 
     def held(self, image: int, method: str, classes: tuple[int, ...]) -> np.ndarray | None:
         """The cached maps of ``classes`` (``(K, h, w)``), or ``None`` if one is missing."""
