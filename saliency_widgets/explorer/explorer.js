@@ -866,10 +866,11 @@ export class ExplorerView {
     this.rankPicker.value = this.rank;
     const rows = meta.methods.map((m) => ({ method: m, card: this.source.scores(state.image, m.name, state.classIndex) }));
     const label = Object.fromEntries(meta.ranks)[this.rank] || this.rank;
-    this.rankList.replaceChildren(...ranked(rows, this.rank).map(({ method, card }) => {
+    this.rankList.replaceChildren(...ranked(rows, this.rank).map(({ method, card }, place) => {
       const value = rankValue(card, this.rank);
       const shown = value === null ? (card ? "—" : "computing…") : this.rank === "energy" ? percent(value) : value.toFixed(3);
       return element("li", { "data-method": method.name, "data-value": value === null ? "" : String(value), title: `${method.label}: ${label} ${shown}` }, [
+        element("span", { class: "sw-rank-place", text: `${place + 1}.` }),
         element("span", { class: "sw-rank-name", text: method.label }),
         element("span", { class: "sw-rank-value", text: shown }),
       ]);
