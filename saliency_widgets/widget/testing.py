@@ -86,6 +86,17 @@ class View:
         content = {"kind": "images", "indices": list(indices), "thumbs": thumbs}
         self._deliver({"method": "custom", "content": content})
 
+    def ask_scores(self, image: int, methods: Sequence[str], class_index: int) -> None:
+        """What the trust panel sends when it lacks figures (the "all methods" ranking)."""
+        content = {"kind": "scores", "image": image, "methods": list(methods)}
+        content["class_index"] = class_index
+        self._deliver({"method": "custom", "content": content})
+
+    def ask_sanity(self, image: int, method: str, class_index: int) -> None:
+        """What the trust panel's sanity button sends."""
+        content = {"kind": "sanity", "image": image, "method": method, "class_index": class_index}
+        self._deliver({"method": "custom", "content": content})
+
     def send_raw(self, content: dict[str, Any]) -> None:
         """Sends any custom message (to check that bad ones are refused)."""
         self._deliver({"method": "custom", "content": content})

@@ -7,7 +7,14 @@ import time
 
 import numpy as np
 
-from saliency_widgets.widget._state import MapCache, MapJob, Selection, Want, WidgetState
+from saliency_widgets.widget._state import (
+    MapCache,
+    MapJob,
+    ScoreJob,
+    Selection,
+    Want,
+    WidgetState,
+)
 from saliency_widgets.widget._worker import Worker
 
 
@@ -16,8 +23,8 @@ def scores() -> np.ndarray:
     return np.array([[0.5, 2.0, 0.1, 3.0], [4.0, 0.0, 3.0, 1.0], [1.0, 0.5, 9.0, 2.0]])
 
 
-def started(prefetch: bool = True, k: int = 2) -> WidgetState:
-    state = WidgetState(3, Selection(0, None, "gradients"), k, prefetch)
+def started(prefetch: bool = True, k: int = 2, metrics: bool = False) -> WidgetState:
+    state = WidgetState(3, Selection(0, None, "gradients"), k, prefetch, metrics)
     state.set_scores(scores(), {})
     return state
 
@@ -186,3 +193,33 @@ def test_a_display_waiting_for_its_map_sees_the_whole_job_or_nothing():
         time.sleep(0.001)
     assert state.held(job.image, job.method, job.unique_classes()) is not None
     writer.join()
+
+
+def test_figures_come_after_the_maps_and_only_for_what_is_shown():
+    state = started(prefetch=True, metrics=True)
+    first = state.next_job()
+    assert isinstance(first, MapJob) and first.image == 0
+    state.record(first, np.zeros((3, 2, 2)))
+    state.ask(Want(0, ("gradcam",)))
+    # the maps a view asked for come before the selected map's figures ...
+    assert state.next_job() == MapJob(0, (3, 1, 3), "gradcam")
+    state.record(MapJob(0, (3, 1, 3), "gradcam"), np.zeros((3, 2, 2)))
+    # ... which come before the neighbours' maps, and so do the figures a view asked for
+    assert state.next_job() == ScoreJob((0, 3, "gradients"))
+    state.cards[(0, 3, "gradients")] = object()  # type: ignore[assignment]
+    state.ask_sanity((0, 3, "gradients"))
+    assert state.next_job() == ScoreJob((0, 3, "gradients"), "sanity")
+    state.checks[(0, 3, "gradients")] = "failed"
+    state.ask_scores(0, 3, ("gradients", "gradcam"))
+    assert state.next_job() == ScoreJob((0, 3, "gradcam"))
+    state.score_failures[(0, 3, "gradcam")] = "failed"  # a failure is not retried
+    assert isinstance(state.next_job(), MapJob) and state.next_job().background
+    # A new selection: the old image's figures are not planned any more (latest wins).
+    state.select(image=1)
+    state.cards.clear()
+    state.record(MapJob(1, (0, 2, 0), "gradients"), np.zeros((3, 2, 2)))
+    assert state.next_job() == ScoreJob((1, 0, "gradients"))
+    assert state.shows_selection() is False  # the display waits for the figures too
+    state.cards[(1, 0, "gradients")] = object()  # type: ignore[assignment]
+    assert state.shows_selection() is True
+    assert WidgetState(3, Selection(0, None, "g"), 2, metrics=False).metrics is False

@@ -460,7 +460,9 @@ def test_the_first_maps_picture_and_thumbnails_are_kept_for_views_made_later(mak
     widget, _ = make(per_page=4)
     kept = widget.first
     kinds = [(m["content"]["kind"], m["content"].get("thumb")) for m in kept]
-    assert kinds == [("maps", None), ("image", False)] + [("image", True)] * 4
+    # ... and, once computed, the first map's trust figures (tests/widget/test_trust.py)
+    assert kinds == [("maps", None), ("image", False)] + [("image", True)] * 4 + [("scores", None)]
+    assert kept[-1]["content"]["card"] == widget.current_scores().to_dict()
     maps = kept[0]["content"]
     assert (maps["image"], maps["method"]) == (0, "gradients")
     levels = np.frombuffer(kept[0]["buffers"][0], np.int8).reshape(-1, *maps["shape"])
