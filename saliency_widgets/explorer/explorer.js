@@ -483,7 +483,7 @@ function percent(p) {
 // The trust panel ------------------------------------------------------------------------------
 
 const CURVE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-const SVG = "http://www.w3.org/2000/svg";
+let svgNamespace = null; // SVG's namespace, as the HTML parser gives it (the page names no URL)
 
 /** A page's packed figures of one map (saliency_widgets.explorer._figures) as Scorecard.to_dict. */
 export function unpackCard(packed, image, k, row, classIndex) {
@@ -560,7 +560,12 @@ export function sanityLine(check) {
 }
 
 function svgNode(tag, attributes = {}) {
-  const node = document.createElementNS(SVG, tag);
+  if (!svgNamespace) {
+    const parsed = document.createElement("template");
+    parsed.innerHTML = "<svg></svg>";
+    svgNamespace = parsed.content.firstChild.namespaceURI;
+  }
+  const node = document.createElementNS(svgNamespace, tag);
   for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
   return node;
 }
