@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 
 def small_cnn(classes: int = 5, activation: str | None = None, seed: int = 0) -> keras.Model:
@@ -57,3 +58,12 @@ def after(model: keras.Model, name: str, activations: object) -> object:
     for layer in layers[layers.index(model.get_layer(name)) + 1 :]:
         h = layer(h)
     return h
+
+
+WIDGET_CLASS_NAMES = ["circle", "square", "triangle", "star", "cross"]
+"""Class names of the widget tests' five-class models."""
+
+
+def unit_range(images: np.ndarray) -> np.ndarray:
+    """The widget tests' preprocessing: uint8 images to ``[-1, 1]``."""
+    return np.asarray(images, np.float32) / 127.5 - 1.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -229,14 +230,22 @@ def test_render_metrics_prints_the_figures_and_makes_the_panels_taller(inputs, t
     assert after.width == before.width and after.height > before.height
 
 
-def test_metrics_takes_no_value_on_the_command_line_and_no_explorer_takes_it(
-    inputs, tmp_path, capsys
-):
+def test_metrics_is_a_switch_and_an_explorer_holds_its_figures_with_it(inputs, tmp_path, capsys):
     model, folder = inputs
     args = ["--model", str(model), "--images", str(folder / "p*.png")]
-    with pytest.raises(SystemExit):
-        cli.main(["render", *args, "--metrics", "maybe", "--out", str(tmp_path / "g.png")])
-    assert "unrecognized arguments: maybe" in capsys.readouterr().err
-    status = cli.main(["explore", *args, "--metrics", "--out", str(tmp_path / "e.html")])
+    status = cli.main(["render", *args, "--metrics", "maybe", "--out", str(tmp_path / "g.png")])
     assert status == 1
-    assert "metrics: a grid option that an explorer does not use" in capsys.readouterr().err
+    assert "metrics" in capsys.readouterr().err
+    page = tmp_path / "e.html"
+    status = cli.main(["explore", *args, "--metrics", "--sanity", "--out", str(page)])
+    assert status == 0, capsys.readouterr().err
+    stored = json.loads(re.search(r'json">(.*?)</script>', page.read_text(), re.S).group(1))
+    assert stored["meta"]["metrics"] is True and stored["meta"]["sanity"] is True
+    methods = stored["scores"]["methods"]
+    assert set(methods) == set(stored["maps"])
+    first = methods[next(iter(methods))][0][0]
+    assert 0 <= first[0] <= 1 and 0 <= first[2] < 1 and len(first[6]) == 17
+    status = cli.main(["explore", *args, "--metrics", "no", "--out", str(page)])
+    assert status == 0
+    stored = json.loads(re.search(r'json">(.*?)</script>', page.read_text(), re.S).group(1))
+    assert stored["scores"] is None

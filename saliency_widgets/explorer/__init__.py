@@ -42,9 +42,9 @@ from saliency_widgets.explorer._sources import explorer_from_sources, explorer_o
 
 __all__ = [
     "COMPARE_MODES",
-    "RANKINGS",
     "DEFAULT_METHODS",
     "DEFAULT_STEPS",
+    "RANKINGS",
     "Estimate",
     "ExplorerData",
     "MethodMaps",

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from saliency_widgets.explorer._data import MethodMaps
     from saliency_widgets.metrics import SanityCheck, Scorecard
 
 DIGITS = 3
@@ -30,6 +29,17 @@ CURVE_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 """One character a curve point: its level, ``0`` to ``63`` (base64url's order)."""
 CURVE_LEVELS = len(CURVE_ALPHABET) - 1
 """Highest level of a stored curve point (a step of 1/63 of the score's range)."""
+
+
+class NamedMaps(Protocol):
+    """A method's maps (as :class:`saliency_widgets.explorer.MethodMaps` holds them)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def maps(self) -> np.ndarray: ...
+
 
 Cards = dict[str, list[list["Scorecard"]]]
 """By method, ``cards[i][k]``: the figures of image ``i``'s ``k``-th class."""
@@ -53,7 +63,7 @@ def complete(method: str, maps: np.ndarray, inputs: np.ndarray) -> bool:
 def score_methods(
     model: Any,
     x: np.ndarray,
-    methods: Sequence[MethodMaps],
+    methods: Sequence[NamedMaps],
     indices: np.ndarray,
     masks: Sequence[np.ndarray] | None,
     batch_size: int = 32,
@@ -93,7 +103,10 @@ def score_methods(
                 explained_model(model).model, x, indices, np.moveaxis(method.maps, 1, -1)
             )
             rows = [
-                [dataclasses.replace(card, completeness=float(gap)) for card, gap in zip(row, g)]
+                [
+                    dataclasses.replace(card, completeness=float(gap))
+                    for card, gap in zip(row, g, strict=True)
+                ]
                 for row, g in zip(rows, gaps, strict=True)
             ]
         found[method.name] = rows
@@ -106,9 +119,7 @@ def check_methods(
     """:func:`saliency_widgets.metrics.sanity_check` of every image's top-K classes, by method."""
     from saliency_widgets.metrics import sanity_check
 
-    return {
-        name: sanity_check(name, model, x, indices, batch_size=batch_size) for name in methods
-    }
+    return {name: sanity_check(name, model, x, indices, batch_size=batch_size) for name in methods}
 
 
 def curve_text(values: Sequence[float], low: float, high: float) -> str:
@@ -216,6 +227,7 @@ __all__ = [
     "DIGITS",
     "Cards",
     "Checks",
+    "NamedMaps",
     "check_methods",
     "complete",
     "curve_text",

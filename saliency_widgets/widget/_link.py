@@ -141,6 +141,7 @@ class ViewLink:
     def send_figures(self, key: MapKey, kind: str) -> bool:
         """Sends the held figures (``"scores"`` or ``"sanity"``) of a map; says whether."""
         state = self.state
+        found: object
         with state.lock:
             if kind == "sanity":
                 found = state.checks.get(key)

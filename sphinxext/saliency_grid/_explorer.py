@@ -14,11 +14,12 @@
 
 The options, ``conf.py`` values and ``saliency-grid-defaults`` are the ``saliency-grid``
 directive's (the same :class:`~sphinxext.saliency_grid._directive.ComputedDirective` pipeline),
-plus ``:methods:`` and ``:sanity:``. ``:metrics:`` (on unless ``:metrics: no``) puts each map's
-trust figures beside it; ``:sanity:`` adds each map's sanity check. The fragment (:func:`saliency_widgets.explorer.fragment`) is cached in the
-grid cache folder under the hash of everything that determines it, so a warm rebuild computes
-nothing and imports no TensorFlow; it is recorded per page like a grid's PNG, so ``-j`` builds
-merge it and pruning keeps it while a page shows it.
+plus ``:methods:`` and ``:sanity:``. ``:metrics:`` puts each map's trust figures in a panel
+beside it (as a grid prints them under it); ``:sanity:`` adds each map's sanity check. The
+fragment (:func:`saliency_widgets.explorer.fragment`) is cached in the grid cache folder under
+the hash of everything that determines it, so a warm rebuild computes nothing and imports no
+TensorFlow; it is recorded per page like a grid's PNG, so ``-j`` builds merge it and pruning
+keeps it while a page shows it.
 """
 
 from __future__ import annotations

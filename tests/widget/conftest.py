@@ -12,7 +12,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from builders import small_cnn
+from builders import WIDGET_CLASS_NAMES, small_cnn, unit_range
 
 _ids = itertools.count()
 
@@ -108,3 +108,26 @@ def count_engine_calls(monkeypatch):
 
     monkeypatch.setattr(engine, "explain", counting)
     return calls
+
+
+@pytest.fixture
+def make(softmax_cnn, pictures):
+    """Builds widgets (closed after the test) with a recording view, waiting for their first maps:
+    ``widget, view = make(**options)``."""
+    from saliency_widgets.widget import SaliencyWidget
+    from saliency_widgets.widget.testing import View
+
+    made = []
+
+    def build(model=softmax_cnn, images=pictures, **kwargs):
+        kwargs.setdefault("preprocess", unit_range)
+        kwargs.setdefault("class_names", WIDGET_CLASS_NAMES)
+        widget = SaliencyWidget(model, images, **kwargs)
+        made.append(widget)
+        view = View(widget)
+        widget.wait(timeout=120)
+        return widget, view
+
+    yield build
+    for widget in made:
+        widget.close()

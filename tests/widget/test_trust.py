@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 import pytest
-from widget.test_widget import make, preprocess  # noqa: F401  (the widget fixture, its inputs)
+from builders import unit_range as preprocess
 
 from saliency_widgets import metrics
 from saliency_widgets.widget import _compute
@@ -57,7 +57,7 @@ def test_the_scores_message_is_the_scorecard_of_the_map_sent(make, pictures, mas
 
 
 def test_integrated_gradients_has_a_completeness_gap(make, pictures):
-    widget, view = make(methods=["integrated_gradients"], method="integrated_gradients")
+    widget, _ = make(methods=["integrated_gradients"], method="integrated_gradients")
     card = widget.current_scores()
     key = widget._state.selection.key()
     signed = widget._state.cache.get(key)
@@ -73,8 +73,9 @@ def test_figures_are_kept_and_switching_back_sends_them_from_the_cache(make, cou
     view.click(image=1)
     widget.wait()
     first = widget.selection
-    assert count_scoring == [(widget._state.top_class(0), "gradients")] + [
-        (first["class_index"], "gradients")
+    assert count_scoring == [
+        (widget._state.top_class(0), "gradients"),
+        (first["class_index"], "gradients"),
     ]
     view.click(image=0)
     widget.wait()
@@ -101,9 +102,7 @@ def test_the_ranking_request_scores_every_method_after_their_maps(make, count_sc
     assert cards["gradcam"]["completeness"] is None
 
 
-def test_a_new_selection_drops_the_stale_scoring(
-    make, slow_model, softmax_cnn, count_scoring
-):
+def test_a_new_selection_drops_the_stale_scoring(make, slow_model, softmax_cnn, count_scoring):
     """While image 1's maps compute, the user moves on to image 2: image 1's figures are never
     computed (its maps may be), image 2's are."""
     model = slow_model(softmax_cnn)
@@ -132,7 +131,7 @@ def test_the_sanity_button_runs_the_check_on_the_worker(make, pictures, softmax_
     s = widget.selection
     view.ask_sanity(s["image"], s["method"], s["class_index"])
     widget.wait()
-    (content, _), = view.messages("sanity")
+    ((content, _),) = view.messages("sanity")
     expected = metrics.sanity_check(
         "gradients", softmax_cnn, preprocess(pictures[:1]), [s["class_index"]]
     )[0][0]

@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 import tensorflow as tf
+from builders import WIDGET_CLASS_NAMES, unit_range
 from PIL import Image
 
 import saliency_widgets as sw
@@ -20,29 +21,8 @@ from saliency_widgets.predict import scores_to_probabilities
 from saliency_widgets.widget import SaliencyWidget
 from saliency_widgets.widget.testing import View
 
-NAMES = ["circle", "square", "triangle", "star", "cross"]
-
-
-def preprocess(images: np.ndarray) -> np.ndarray:
-    return np.asarray(images, np.float32) / 127.5 - 1.0
-
-
-@pytest.fixture
-def make(softmax_cnn, pictures):
-    made = []
-
-    def build(model=softmax_cnn, images=pictures, **kwargs):
-        kwargs.setdefault("preprocess", preprocess)
-        kwargs.setdefault("class_names", NAMES)
-        widget = SaliencyWidget(model, images, **kwargs)
-        made.append(widget)
-        view = View(widget)
-        widget.wait(timeout=120)
-        return widget, view
-
-    yield build
-    for widget in made:
-        widget.close()
+NAMES = WIDGET_CLASS_NAMES
+preprocess = unit_range
 
 
 def signed_gradient(model, image, class_index):
