@@ -22,6 +22,8 @@ IMAGE_BYTES_PER_PIXEL = 2.4
 """Base64 PNG bytes an image pixel (measured on the bundled samples)."""
 PAGE_OVERHEAD = 55_000
 """The module, its CSS and the colour tables."""
+FIGURES_PER_MAP = 90
+"""Bytes of a map's trust figures (measured: 27 KB for the default explorer's 320 maps)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,12 @@ class Estimate:
 
 
 def estimate_page(
-    images: int, top_k: int, methods: int, shape: Sequence[int], steps: int
+    images: int,
+    top_k: int,
+    methods: int,
+    shape: Sequence[int],
+    steps: int,
+    metrics: bool = False,
 ) -> Estimate:
     """Estimates a page's weight from its counts and its images' size.
 
@@ -55,13 +62,14 @@ def estimate_page(
         methods: Number of methods.
         shape: An image's ``(H, W, ...)`` shape (maps are assumed the same size).
         steps: Quantisation steps of the maps.
+        metrics: Whether the page holds each map's trust figures.
 
     Returns:
         The :class:`Estimate`.
     """
     pixels = int(shape[0]) * int(shape[1])
     per_map = pixels * math.log2(2 * steps + 1) / 8 * MAP_BITS_FACTOR * 4 / 3  # base64
-    maps = int(images * top_k * methods * per_map)
+    maps = int(images * top_k * methods * (per_map + (FIGURES_PER_MAP if metrics else 0)))
     pictures = int(images * pixels * IMAGE_BYTES_PER_PIXEL)
     return Estimate(maps, pictures, maps + pictures + PAGE_OVERHEAD)
 

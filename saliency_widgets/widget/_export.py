@@ -70,7 +70,7 @@ def export_html(
     if failed:
         raise RuntimeError(f"the model failed on images {failed}: nothing to export")
     shape = catalogue.shown[chosen[0]].shape
-    estimate = explorer.estimate_page(len(chosen), top_k, len(methods), shape, steps)
+    estimate = explorer.estimate_page(len(chosen), top_k, len(methods), shape, steps, metrics)
     if len(chosen) > max_images:
         raise ValueError(
             f"{len(chosen)} images would make a page of about {estimate.megabytes:.0f} MB "

@@ -416,7 +416,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         steps: int = explorer.DEFAULT_STEPS,
         max_images: int = 200,
         progress: bool = True,
-        metrics: bool = True,
+        metrics: bool | None = None,
         sanity: bool = False,
     ) -> str:
         """The widget's images, top-K classes and maps as an explorer that needs no kernel.
@@ -436,8 +436,8 @@ class SaliencyWidget(anywidget.AnyWidget):
                 megabytes and a browser slows down: pass ``images=`` to pick some.
             progress: Print the estimate and show a progress bar.
             metrics: Put each map's trust figures in the page, beside it, as the live panel
-                shows them (:mod:`saliency_widgets.explorer._figures`; about a fifth of the maps'
-                own time, 30 KB for 320 maps).
+                shows them (about a third of the maps' own time, 90 bytes a map); by default
+                when the widget shows them (its ``metrics``).
             sanity: Put each map's sanity check in the page (runs every method again).
 
         Returns:
@@ -462,7 +462,7 @@ class SaliencyWidget(anywidget.AnyWidget):
             max_images=max_images,
             batch_size=self._batch_size,
             progress=progress,
-            metrics=metrics,
+            metrics=self._metrics if metrics is None else metrics,
             sanity=sanity,
         )
 
