@@ -579,11 +579,13 @@ export class TrustPanel {
     this.root = element("section", { class: "sw-trust-panel" });
   }
 
-  /** Draws `card` (Scorecard.to_dict, {error} or null) and `check` of the map named `title`. */
+  /** Draws `card` (Scorecard.to_dict, {error}, null: coming, undefined: off) and `check`. */
   render(card, check, title) {
     const heading = element("h4", { class: "sw-trust-title", text: `How far to trust it · ${title}` });
     const body = [];
-    if (!card) {
+    if (card === undefined) {
+      this.root.dataset.state = "off"; // figures not asked for: the sanity check alone
+    } else if (!card) {
       body.push(element("p", { class: "sw-trust-note", text: this.live ? "computing…" : "no figures in this page" }));
       this.root.dataset.state = "pending";
     } else if (card.error) {
@@ -861,7 +863,7 @@ export class ExplorerView {
     if (this.trust.hidden || state.classIndex === null) return;
     const methods = state.compare === "methods" ? meta.methods.map((m) => m.name) : [state.method];
     if (meta.metrics) this.source.needScores(state.image, methods, state.classIndex);
-    const card = meta.metrics ? this.source.scores(state.image, state.method, state.classIndex) : null;
+    const card = meta.metrics ? this.source.scores(state.image, state.method, state.classIndex) : undefined;
     const check = this.source.sanity(state.image, state.method, state.classIndex);
     const title = `${this.method(state.method).label}, ${this.className(state.classIndex)}`;
     this.trustPanel.render(card, check, title);

@@ -156,3 +156,15 @@ def test_parallel_build_then_a_cached_one_without_tensorflow(project, sphinx_bui
     assert "saliency-explorer: computed" not in again.stdout
     assert "tensorflow loaded: False" in again.stdout
     assert cache_files(srcdir) == files
+
+
+def test_metrics_and_sanity_are_switches_of_the_directive():
+    """``:metrics:`` and ``:sanity:`` may be given alone (on), and both are part of the hash
+    (a page that asks for figures is not served a cached page without them)."""
+    from docutils.parsers.rst import directives
+
+    from sphinxext.saliency_grid._explorer import SaliencyExplorer
+
+    for name in ("metrics", "sanity"):
+        assert SaliencyExplorer.option_spec[name] is directives.unchanged
+        assert name in SaliencyExplorer.computed_options

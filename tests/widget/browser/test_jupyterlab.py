@@ -56,6 +56,34 @@ def test_the_static_explorer_draws_the_live_views_pixels(session, tmp_path):
         page.close()
 
 
+def test_the_trust_panel_shows_the_kernels_figures_and_its_sanity_check(session, artefacts):
+    """After the map, the panel beside it prints the figures the kernel computed for it
+    (``widget.current_scores()``) and draws their curves; its sanity button runs the check on
+    the kernel's worker and prints the kernel's answer."""
+    widget = session.widget
+    state = widget.evaluate("(root) => root.explorer.ready.then(() => root.explorer.selection())")
+    card = session.probe.json("", "json.dumps(widget.current_scores().to_dict())")
+    selection = session.probe.json("", "json.dumps(widget.selection)")
+    assert (selection["image"], selection["class_index"]) == (state["image"], state["classIndex"])
+    panel = widget.locator(".sw-trust-panel[data-state='ready']")
+    panel.wait_for(timeout=120_000)
+    text = panel.inner_text()
+    deletion, insertion = card["deletion"], card["insertion"]
+    assert f"Deletion AUC {deletion['auc']:.2f} (random {deletion['random_auc']:.2f})" in text
+    assert f"Insertion AUC {insertion['auc']:.2f} (random {insertion['random_auc']:.2f})" in text
+    assert f"Gini {card['gini']:.2f}" in text
+    assert f"(mask {100 * card['localisation']['mask_share']:.1f}%)" in text
+    assert panel.locator("polyline").count() == 4
+    panel.locator(".sw-sanity-button").click()
+    verdict = panel.locator(".sw-trust-sanity p.sw-sane, .sw-trust-sanity p.sw-insane")
+    verdict.wait_for(timeout=120_000)
+    check = session.probe.json("", "json.dumps(widget.check_sanity().to_dict())")
+    assert f"rank correlation {check['correlation']:.2f}" in verdict.inner_text()
+    word = "depends on the model" if check["depends_on_model"] else "does not depend"
+    assert word in verdict.inner_text()
+    widget.screenshot(path=str(artefacts / "jupyterlab-trust-panel.png"))
+
+
 def test_no_javascript_errors_and_nothing_fetched_off_the_machine(session):
     assert session.console.errors == []
     assert session.page.off_host_requests == []
