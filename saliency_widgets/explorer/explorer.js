@@ -237,7 +237,7 @@ export class InlineSource {
   }
 
   /** The figures of a map the page holds (the shape of Scorecard.to_dict), or null. */
-  scores(image, method, classIndex) {
+  figures(image, method, classIndex) {
     const packed = this.data.scores;
     const rows = packed && packed.methods[method];
     const k = this.data.predictions.top[image].indexOf(classIndex);
@@ -345,13 +345,9 @@ export class KernelSource {
     return found && found.has(index) ? found.get(index) : null;
   }
 
-  /** The figures the kernel sent for a map, or null while they are computed. */
-  scoresOf(image, method, classIndex) {
+  /** The figures the kernel sent for a map (`scores` holds probabilities), or null till then. */
+  figures(image, method, classIndex) {
     return this.cards.get(`${method}/${image}/${classIndex}`) || null;
-  }
-
-  scores(image, method, classIndex) {
-    return this.scoresOf(image, method, classIndex);
   }
 
   sanity(image, method, classIndex) {
@@ -863,7 +859,7 @@ export class ExplorerView {
     if (this.trust.hidden || state.classIndex === null) return;
     const methods = state.compare === "methods" ? meta.methods.map((m) => m.name) : [state.method];
     if (meta.metrics) this.source.needScores(state.image, methods, state.classIndex);
-    const card = meta.metrics ? this.source.scores(state.image, state.method, state.classIndex) : undefined;
+    const card = meta.metrics ? this.source.figures(state.image, state.method, state.classIndex) : undefined;
     const check = this.source.sanity(state.image, state.method, state.classIndex);
     const title = `${this.method(state.method).label}, ${this.className(state.classIndex)}`;
     this.trustPanel.render(card, check, title);
@@ -871,7 +867,7 @@ export class ExplorerView {
     this.ranking.hidden = !ranking;
     if (!ranking) return;
     this.rankPicker.value = this.rank;
-    const rows = meta.methods.map((m) => ({ method: m, card: this.source.scores(state.image, m.name, state.classIndex) }));
+    const rows = meta.methods.map((m) => ({ method: m, card: this.source.figures(state.image, m.name, state.classIndex) }));
     const label = Object.fromEntries(meta.ranks)[this.rank] || this.rank;
     this.rankList.replaceChildren(...ranked(rows, this.rank).map(({ method, card }, place) => {
       const value = rankValue(card, this.rank);
