@@ -525,8 +525,9 @@ export function ranked(rows, key) {
   return [...known, ...unknown];
 }
 
-/** "better than random by 0.27" (or worse), for a curve's gain. */
+/** "better than random by 0.27" (or worse, or no better), for a curve's gain. */
 export function versusRandom(gain) {
+  if (Math.abs(gain) < 0.005) return "no better than random";
   return `${gain >= 0 ? "better" : "worse"} than random by ${Math.abs(gain).toFixed(2)}`;
 }
 

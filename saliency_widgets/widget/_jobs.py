@@ -153,6 +153,8 @@ class MapJobs:
                 result = _compute.score_map(self.model, x, saliency, class_index, method, mask)
         except Exception as error:
             result = f"Could not compute the {job.kind}: {_compute.describe(error)}"
+        with state.lock:
+            state.running = None
         # Reported (sent, kept for later views) before it is recorded: a display waiting for
         # the recorded figures (WidgetState.shows_selection) then finds them among the
         # messages a new view replays.
@@ -164,7 +166,6 @@ class MapJobs:
                 state.score_failures[job.key] = result
             else:
                 state.cards[job.key] = result
-            state.running = None
 
 
 __all__ = ["MapJobs", "Reports"]
