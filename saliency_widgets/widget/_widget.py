@@ -316,17 +316,9 @@ class SaliencyWidget(anywidget.AnyWidget):
             RuntimeError: If the map or its figures could not be computed.
             TimeoutError: If they are still computing after ``timeout`` seconds.
         """
-        self._signed_map(self._state.selection)
-        key = self._state.selection.key()
-        assert key is not None
-        self._state.ask_scores(key[0], key[1], (key[2],))
-        self._worker.wake()
-        self.wait(timeout)
-        with self._state.lock:
-            found = self._state.cards.get(key)
-            failure = self._state.score_failures.get(key)
-        if found is None:
-            raise RuntimeError(failure or "the figures could not be computed")
+        found = self._figures("scores", timeout)
+        if not isinstance(found, Scorecard):
+            raise RuntimeError(found or "the figures could not be computed")
         return found
 
     def check_sanity(self, timeout: float | None = None) -> SanityCheck:
@@ -347,17 +339,27 @@ class SaliencyWidget(anywidget.AnyWidget):
             RuntimeError: If the map or its check could not be computed.
             TimeoutError: If it is still computing after ``timeout`` seconds.
         """
+        found = self._figures("sanity", timeout)
+        if not isinstance(found, SanityCheck):
+            raise RuntimeError(found or "the sanity check could not be run")
+        return found
+
+    def _figures(self, kind: str, timeout: float | None) -> object:
+        """The selected map's scorecard or sanity check (or why not), asked of the worker."""
         self._signed_map(self._state.selection)
         key = self._state.selection.key()
         assert key is not None
-        self._state.ask_sanity(key)
+        if kind == "sanity":
+            self._state.ask_sanity(key)
+        else:
+            self._state.ask_scores(key[0], key[1], (key[2],))
         self._worker.wake()
         self.wait(timeout)
-        with self._state.lock:
-            found = self._state.checks.get(key)
-        if found is None or isinstance(found, str):
-            raise RuntimeError(found or "the sanity check could not be run")
-        return found
+        state = self._state
+        with state.lock:
+            if kind == "sanity":
+                return state.checks.get(key)
+            return state.cards.get(key) or state.score_failures.get(key)
 
     def to_figure(self) -> Figure:
         """The current view as a matplotlib figure (image, map and overlay per row).
