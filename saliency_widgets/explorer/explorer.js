@@ -858,8 +858,9 @@ export class ExplorerView {
   showTrust() {
     const { state, meta } = this;
     if (this.trust.hidden || state.classIndex === null) return;
-    const methods = state.compare === "methods" ? meta.methods.map((m) => m.name) : [state.method];
-    if (meta.metrics) this.source.needScores(state.image, methods, state.classIndex);
+    // The kernel scores the selected map by itself after its maps; a view asks only for the
+    // other methods' figures, which the ranking needs.
+    if (meta.metrics && state.compare === "methods") this.source.needScores(state.image, meta.methods.map((m) => m.name), state.classIndex);
     const card = meta.metrics ? this.source.figures(state.image, state.method, state.classIndex) : undefined;
     const check = this.source.sanity(state.image, state.method, state.classIndex);
     const title = `${this.method(state.method).label}, ${this.className(state.classIndex)}`;

@@ -378,10 +378,12 @@ class WidgetState:
             self.failures[(job.image, job.method)] = message
 
     def shows_selection(self) -> bool:
-        """Whether the selected map is computed (or known to fail), with its figures if scored.
+        """Whether the selected map is computed (or known to fail).
 
-        A display waits for this: a view made then finds the map and its figures among the
-        messages it replays, and asks the kernel for nothing.
+        A display waits for this: a view made then finds the map among the messages it
+        replays, and asks the kernel for nothing. Its figures are not waited for (they cost
+        about as much again on the first map, compiling included): they follow as a message
+        to every view, and join the replayed messages of views made later.
         """
         with self.lock:
             key = self.selection.key()
@@ -389,8 +391,7 @@ class WidgetState:
                 return False
             if key is None or self.failure(key[0], key[2]) is not None:
                 return True
-            scored = not self.metrics or key in self.cards or key in self.score_failures
-            return key in self.cache and scored
+            return key in self.cache
 
     def held(self, image: int, method: str, classes: tuple[int, ...]) -> np.ndarray | None:
         """The cached maps of ``classes`` (``(K, h, w)``), or ``None`` if one is missing."""
