@@ -57,3 +57,55 @@ def after(model: keras.Model, name: str, activations: object) -> object:
     for layer in layers[layers.index(model.get_layer(name)) + 1 :]:
         h = layer(h)
     return h
+
+
+class ClassToken(keras.layers.Layer):
+    """Prepends one learnable token to ``(B, n, d)`` tokens: ``(B, 1 + n, d)``."""
+
+    def build(self, shape: tuple) -> None:
+        self.token = self.add_weight(shape=(1, 1, shape[-1]), initializer="random_normal")
+
+    def call(self, tokens: object) -> object:
+        batch = keras.ops.shape(tokens)[0]
+        return keras.ops.concatenate(
+            [keras.ops.tile(self.token, [batch, 1, 1]), tokens], axis=1
+        )
+
+
+class PositionEmbedding(keras.layers.Layer):
+    """Adds a learnable ``(n, d)`` position embedding to ``(B, n, d)`` tokens."""
+
+    def build(self, shape: tuple) -> None:
+        self.table = self.add_weight(shape=(1, *shape[1:]), initializer="random_normal")
+
+    def call(self, tokens: object) -> object:
+        return tokens + self.table
+
+
+def small_vit(
+    classes: int = 4, size: int = 32, patch: int = 4, depth: int = 16, seed: int = 0
+) -> keras.Model:
+    """A vision transformer: patch embedding, class token, two encoder blocks, a head.
+
+    32x32 inputs and 4x4 patches make an 8x8 grid: its token layers are ``(B, 65, 16)``, the class
+    token first. The head reads the class token after the final ``LayerNormalization``
+    (``"encoder_norm"``). The patch embedding (``"patches"``) is the only 4-D layer.
+    """
+    keras.utils.set_random_seed(seed)
+    layers = keras.layers
+    inputs = keras.Input((size, size, 3))
+    h = layers.Conv2D(depth, patch, strides=patch, name="patches")(inputs)
+    h = layers.Reshape(((size // patch) ** 2, depth), name="tokens")(h)
+    h = ClassToken(name="class_token")(h)
+    h = PositionEmbedding(name="positions")(h)
+    for block in range(2):
+        x = layers.LayerNormalization(name=f"block{block}_norm1")(h)
+        x = layers.MultiHeadAttention(2, depth // 2, name=f"block{block}_attention")(x, x)
+        h = layers.Add(name=f"block{block}_add1")([h, x])
+        x = layers.LayerNormalization(name=f"block{block}_norm2")(h)
+        x = layers.Dense(2 * depth, activation="gelu", name=f"block{block}_mlp1")(x)
+        x = layers.Dense(depth, name=f"block{block}_mlp2")(x)
+        h = layers.Add(name=f"block{block}_output")([h, x])
+    h = layers.LayerNormalization(name="encoder_norm")(h)
+    outputs = layers.Dense(classes, name="head")(h[:, 0])
+    return keras.Model(inputs, outputs)
