@@ -83,7 +83,11 @@ class PositionEmbedding(keras.layers.Layer):
 
 
 def small_vit(
-    classes: int = 4, size: int = 32, patch: int = 4, depth: int = 16, seed: int = 0
+    classes: int = 4,
+    size: tuple[int, int] = (32, 32),
+    patch: int = 4,
+    depth: int = 16,
+    seed: int = 0,
 ) -> keras.Model:
     """A vision transformer: patch embedding, class token, two encoder blocks, a head.
 
@@ -93,9 +97,9 @@ def small_vit(
     """
     keras.utils.set_random_seed(seed)
     layers = keras.layers
-    inputs = keras.Input((size, size, 3))
+    inputs = keras.Input((*size, 3))
     h = layers.Conv2D(depth, patch, strides=patch, name="patches")(inputs)
-    h = layers.Reshape(((size // patch) ** 2, depth), name="tokens")(h)
+    h = layers.Reshape(((size[0] // patch) * (size[1] // patch), depth), name="tokens")(h)
     h = ClassToken(name="class_token")(h)
     h = PositionEmbedding(name="positions")(h)
     for block in range(2):
