@@ -88,12 +88,14 @@ def small_vit(
     patch: int = 4,
     depth: int = 16,
     seed: int = 0,
+    pooling: str = "token",
 ) -> keras.Model:
     """A vision transformer: patch embedding, class token, two encoder blocks, a head.
 
     32x32 inputs and 4x4 patches make an 8x8 grid: its token layers are ``(B, 65, 16)``, the class
     token first. The head reads the class token after the final ``LayerNormalization``
-    (``"encoder_norm"``). The patch embedding (``"patches"``) is the only 4-D layer.
+    (``"encoder_norm"``), or with ``pooling="mean"`` the mean of all tokens. The patch embedding
+    (``"patches"``) is the only 4-D layer.
     """
     keras.utils.set_random_seed(seed)
     layers = keras.layers
@@ -111,5 +113,6 @@ def small_vit(
         x = layers.Dense(depth, name=f"block{block}_mlp2")(x)
         h = layers.Add(name=f"block{block}_output")([h, x])
     h = layers.LayerNormalization(name="encoder_norm")(h)
-    outputs = layers.Dense(classes, name="head")(h[:, 0])
+    pooled = h[:, 0] if pooling == "token" else layers.GlobalAveragePooling1D(name="pool")(h)
+    outputs = layers.Dense(classes, name="head")(pooled)
     return keras.Model(inputs, outputs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import keras
@@ -176,10 +177,10 @@ def _positions(calls: list[_Found], found: _Found, spec: TokenLayer | None) -> i
     return (shape[1] or 2) * (shape[2] or 2)
 
 
-def _default_layer(calls: list[_Found], spec: TokenLayer | None = None) -> _Found:
-    """The last 4-D or token activation, preferring one that still has more than one position.
+def _default_layers(calls: list[_Found], spec: TokenLayer | None = None) -> list[_Found]:
+    """The 4-D or token activations, the default last: those with more than one position if any.
 
-    In a vision transformer that is the last token layer before the head (the final
+    In a vision transformer the last is the last token layer before the head (the final
     normalisation), not the patch embedding, which is the only 4-D layer.
     """
     spatial = [c for c in calls if _readable(calls, c, spec)]
@@ -189,7 +190,7 @@ def _default_layer(calls: list[_Found], spec: TokenLayer | None = None) -> _Foun
             _fold(calls, tokens[-1], spec)  # raises, naming the last token layer
         raise ValueError("the model has no layer with a 4-D (B, h, w, c) or token output")
     wide = [c for c in spatial if _positions(calls, c, spec) > 1]
-    return (wide or spatial)[-1]
+    return wide or spatial
 
 
 def _named_layer(
@@ -240,12 +241,62 @@ def _cache_key(layer: LayerChoice) -> object:
     return layer if isinstance(layer, str | None) else id(layer)
 
 
-def _choose(calls: list[_Found], layer: LayerChoice) -> tuple[_Found, TokenGrid | None]:
-    """The chosen layer call and how its tokens fold (``None`` for a 4-D layer)."""
+@tf.autograph.experimental.do_not_convert
+def _reaches_outputs(two: keras.Model, like: object) -> bool:
+    """Whether the exposed activation reaches the outputs: a gradient not all zero at an input
+    drawn at random (``True`` when no input can be drawn: unknown sizes, integer inputs).
+
+    Eager, even while a ``tf.function`` traces: then in a thread of its own, because
+    ``tf.init_scope`` (the way out of the trace) also stops every gradient tape of its thread.
+    """
+    if not tf.executing_eagerly():
+        with ThreadPoolExecutor(1) as pool:
+            return pool.submit(_reaches_outputs, two, like).result()
+    tensors = like if isinstance(like, list) else [like]
+    shapes = [tuple(t.shape)[1:] for t in tensors]
+    if any(None in shape for shape in shapes) or any(
+        not str(t.dtype).startswith("float") for t in tensors
+    ):
+        return True
+    sample = [tf.random.stateless_normal((1, *shape), (7, i)) for i, shape in enumerate(shapes)]
+    with tf.GradientTape() as tape:
+        tape.watch(sample)
+        activation, outputs = two(sample if isinstance(like, list) else sample[0], training=False)
+        total = tf.reduce_sum(outputs)
+    gradient = tape.gradient(total, activation)
+    return gradient is not None and bool(tf.reduce_any(gradient != 0))
+
+
+def _exposed(
+    model: keras.Model, calls: list[_Found], layer: LayerChoice
+) -> tuple[_Found, TokenGrid | None, keras.Model]:
+    """The chosen layer call, how its tokens fold (``None`` for 4-D) and its exposing model.
+
+    By default, a token layer whose patch tokens no longer reach the outputs is passed over:
+    when the head reads the class token, the patch tokens after the last attention are read by
+    nothing (their gradient is zero and every gradient CAM would be blank), so the default is
+    the last token layer before that, the input of the last block's attention, the layer
+    pytorch-grad-cam advises for a ViT (``blocks[-1].norm1``).
+    """
     spec = layer if isinstance(layer, TokenLayer) else None
     name = spec.layer if spec is not None else layer
-    chosen = _default_layer(calls, spec) if name is None else _named_layer(calls, name, spec)
-    return chosen, _fold(calls, chosen, spec)
+    like = inputs_of(model)
+    if name is not None:
+        chosen = _named_layer(calls, name, spec)
+        tokens = _fold(calls, chosen, spec)
+        with tf.init_scope():
+            return chosen, tokens, _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
+    candidates = _default_layers(calls, spec)
+    for chosen in reversed(candidates):
+        tokens = _fold(calls, chosen, spec)
+        with tf.init_scope():
+            two = _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
+        if tokens is None or _reaches_outputs(two, like):
+            return chosen, tokens, two
+    chosen = candidates[-1]  # nothing reaches the outputs: the last, as for a CNN
+    tokens = _fold(calls, chosen, spec)
+    with tf.init_scope():
+        return chosen, tokens, _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
 
 
 def spatial_model(model: keras.Model, layer: LayerChoice = None) -> SpatialModel:
@@ -265,13 +316,17 @@ def spatial_model(model: keras.Model, layer: LayerChoice = None) -> SpatialModel
 
     A token layer (``(B, p + h·w, d)``, a vision transformer's block) is a CAM layer too: its
     ``p`` leading class / register tokens are left out and the patch tokens folded into their
-    ``(h, w)`` grid, found as :class:`TokenLayer` says or given by one.
+    ``(h, w)`` grid, found as :class:`TokenLayer` says or given by one. Chosen by default, it is
+    the last token layer whose patch tokens still reach the outputs: when the head reads the
+    class token, nothing reads the patch tokens after the last attention (every gradient CAM
+    would be blank there), so the default is the input of the last block's attention.
 
     Args:
         model: A functional or Sequential model with one output.
         layer: ``None`` for the last layer with a 4-D or token output (the last activation
             before global pooling or flatten, with more than one position when there is one;
-            in a vision transformer the last token layer before the head); a layer name, a
+            in a vision transformer the last token layer whose patch tokens reach the
+            outputs); a layer name, a
             path ``"backbone/layer"`` for a nested layer (a bare name is searched in nested
             models too), a layer object, or a :class:`TokenLayer` giving a token layer's grid.
 
@@ -304,11 +359,7 @@ def spatial_model(model: keras.Model, layer: LayerChoice = None) -> SpatialModel
             f"model has {len(outputs)} outputs; pass the model of "
             "explained_model(model, output=…), which has one"
         )
-    calls = _layer_calls(model)
-    chosen, tokens = _choose(calls, layer)
-    like = inputs_of(model)
-    with tf.init_scope():
-        two = _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
+    chosen, tokens, two = _exposed(model, _layer_calls(model), layer)
     result = SpatialModel(two, chosen.layer, chosen.path, tokens)
     per_model[key] = result
     return result

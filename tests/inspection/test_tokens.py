@@ -45,9 +45,18 @@ def test_the_grid_is_the_patch_tokens_without_the_class_token(vit, pictures):
     np.testing.assert_allclose(logits, vit(pictures), rtol=1e-5, atol=1e-6)
 
 
-def test_the_default_layer_on_a_vit_is_the_last_token_layer_not_the_patch_embedding(vit):
-    spatial = spatial_model(vit)
+def test_the_default_layer_on_a_vit_is_the_last_token_layer_not_the_patch_embedding():
+    # All tokens pooled: the final normalisation's patch tokens reach the outputs.
+    spatial = spatial_model(small_vit(pooling="mean"))
     assert spatial.path == "encoder_norm"
+    assert spatial.tokens == TokenGrid(1, 8, 8)
+
+
+def test_on_a_class_token_head_the_default_is_the_last_attentions_input(vit, pictures):
+    """After the last attention only the class token is read: the patch tokens there have no
+    gradient, so the default is the last layer before it (pytorch-grad-cam's blocks[-1].norm1)."""
+    spatial = spatial_model(vit)
+    assert spatial.path == "block1_norm1"
     assert spatial.tokens == TokenGrid(1, 8, 8)
     assert [tuple(o.shape) for o in spatial.model.outputs] == [(None, 8, 8, 16), (None, 4)]
     layers = spatial_layers(vit)
@@ -73,7 +82,7 @@ def test_a_given_grid_and_prefix_are_used(vit, pictures):
     tall = spatial_model(vit, TokenLayer("block0_output", grid=(16, 4)))
     tokens = tokens_of(vit, "block0_output", pictures)
     np.testing.assert_array_equal(tall.model(pictures)[0], tokens[:, 1:].reshape(3, 16, 4, 16))
-    assert spatial_model(vit, TokenLayer(grid=(8, 8))).path == "encoder_norm"
+    assert spatial_model(vit, TokenLayer(grid=(8, 8))).path == "block1_norm1"
 
 
 def test_the_head_puts_the_class_token_back_in_front_of_replaced_patch_tokens(vit, pictures):
@@ -96,8 +105,8 @@ def test_nested_vit_backbones_fold_too(vit, pictures):
     outer = keras.Sequential([keras.Input((32, 32, 3)), backbone, keras.layers.Lambda(
         lambda t: t[:, 0]), vit.get_layer("head")])
     spatial = spatial_model(outer)
-    assert spatial.path == "backbone/encoder_norm" and spatial.tokens == TokenGrid(1, 8, 8)
-    tokens = tokens_of(vit, "encoder_norm", pictures)
+    assert spatial.path == "backbone/block1_norm1" and spatial.tokens == TokenGrid(1, 8, 8)
+    tokens = tokens_of(vit, "block1_norm1", pictures)
     grid, logits = spatial.model(pictures)
     np.testing.assert_array_equal(grid, tokens[:, 1:].reshape(3, 8, 8, 16))
     np.testing.assert_allclose(logits, vit(pictures), rtol=1e-5, atol=1e-5)
