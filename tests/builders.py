@@ -67,9 +67,7 @@ class ClassToken(keras.layers.Layer):
 
     def call(self, tokens: object) -> object:
         batch = keras.ops.shape(tokens)[0]
-        return keras.ops.concatenate(
-            [keras.ops.tile(self.token, [batch, 1, 1]), tokens], axis=1
-        )
+        return keras.ops.concatenate([keras.ops.tile(self.token, [batch, 1, 1]), tokens], axis=1)
 
 
 class PositionEmbedding(keras.layers.Layer):

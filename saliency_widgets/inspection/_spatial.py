@@ -3,29 +3,25 @@
 from __future__ import annotations
 
 import weakref
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import keras
 import tensorflow as tf
 
-from saliency_widgets.inspection._graph import (
-    check_graph_model,
-    fresh_inputs,
-    inputs_of,
-    is_graph_model,
-    model_outputs,
-    rebuild,
+from saliency_widgets.inspection._calls import (
+    LayerCall,
+    default_layers,
+    fold_of,
+    is_cam_layer,
+    layer_calls,
+    named_layer,
+    reaches_outputs,
 )
-from saliency_widgets.inspection._tokens import (
-    FoldTokens,
-    TokenGrid,
-    TokenLayer,
-    UnfoldTokens,
-    token_grid,
-)
+from saliency_widgets.inspection._graph import fresh_inputs, inputs_of, model_outputs, rebuild
+from saliency_widgets.inspection._tokens import FoldTokens, TokenGrid, TokenLayer, UnfoldTokens
 
-LayerChoice = str | keras.Layer | TokenLayer | None
+LayerChoice: TypeAlias = "str | keras.Layer | TokenLayer | None"
 """What ``layer=`` may be: found (``None``), a name or path, a layer, or a :class:`TokenLayer`."""
 
 
@@ -52,46 +48,6 @@ class SpatialModel:
     layer: keras.Layer
     path: str
     tokens: TokenGrid | None = None
-
-
-@dataclass(frozen=True)
-class _Found:
-    """A layer call seen while walking a model: where it is and what it returns."""
-
-    path: str
-    layer: keras.Layer
-    shape: tuple | None
-    chain: tuple[keras.Model, ...]  # the nested models holding the layer, outermost first
-
-
-def _output_shape(output: object) -> tuple | None:
-    shape = getattr(output, "shape", None)
-    return tuple(shape) if shape is not None else None
-
-
-def _discover(model: keras.Model) -> list[_Found]:
-    """Every layer call of ``model``, nested models opened, in execution order.
-
-    The graphs are re-applied to new inputs only to see each call's output shape; nested models
-    are walked on the tensors they are called with, then called as a whole, so the walk never
-    builds a graph that would hold two layers of the same name.
-    """
-    found: list[_Found] = []
-
-    def visit(graph: keras.Model, inputs: object, chain: tuple, prefix: str) -> object:
-        def call(layer: keras.Layer, *args: object, **kwargs: object) -> object:
-            if is_graph_model(layer):
-                visit(layer, args[0], (*chain, layer), f"{prefix}{layer.name}/")
-                return layer(*args, **kwargs)
-            output = layer(*args, **kwargs)
-            found.append(_Found(f"{prefix}{layer.name}", layer, _output_shape(output), chain))
-            return output
-
-        return rebuild(graph, inputs, call)
-
-    check_graph_model(model)
-    visit(model, fresh_inputs(inputs_of(model)), (), "")
-    return found
 
 
 def _exposing_model(
@@ -135,84 +91,7 @@ def _exposing_model(
     return keras.Model(inputs, [captured[-1], outputs])
 
 
-_FOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SPATIAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _layer_calls(model: keras.Model) -> list[_Found]:
-    if model not in _FOUND:
-        with tf.init_scope():  # Keras graphs are built eagerly even while a tf.function traces
-            _FOUND[model] = _discover(model)
-    return _FOUND[model]
-
-
-def _is_spatial(found: _Found) -> bool:
-    return found.shape is not None and len(found.shape) == 4
-
-
-def _fold(calls: list[_Found], found: _Found, spec: TokenLayer | None) -> TokenGrid | None:
-    """How ``found``'s output folds into a grid: ``None`` for 4-D, raises if it cannot."""
-    if _is_spatial(found):
-        return None
-    before = calls[: calls.index(found)]
-    patches = next((c.shape[1:3] for c in reversed(before) if _is_spatial(c)), None)
-    known = patches is not None and None not in patches
-    return token_grid(found.path, found.shape, spec, tuple(patches) if known else None)
-
-
-def _readable(calls: list[_Found], found: _Found, spec: TokenLayer | None) -> bool:
-    """Whether ``found`` is a CAM layer: 4-D, or tokens that fold into a grid."""
-    try:
-        _fold(calls, found, spec)
-    except ValueError:
-        return False
-    return True
-
-
-def _positions(calls: list[_Found], found: _Found, spec: TokenLayer | None) -> int:
-    grid = _fold(calls, found, spec)
-    if grid is not None:
-        return grid.height * grid.width
-    shape = found.shape or (None, 2, 2)
-    return (shape[1] or 2) * (shape[2] or 2)
-
-
-def _default_layers(calls: list[_Found], spec: TokenLayer | None = None) -> list[_Found]:
-    """The 4-D or token activations, the default last: those with more than one position if any.
-
-    In a vision transformer the last is the last token layer before the head (the final
-    normalisation), not the patch embedding, which is the only 4-D layer.
-    """
-    spatial = [c for c in calls if _readable(calls, c, spec)]
-    if not spatial:
-        tokens = [c for c in calls if c.shape is not None and len(c.shape) == 3]
-        if tokens:
-            _fold(calls, tokens[-1], spec)  # raises, naming the last token layer
-        raise ValueError("the model has no layer with a 4-D (B, h, w, c) or token output")
-    wide = [c for c in spatial if _positions(calls, c, spec) > 1]
-    return wide or spatial
-
-
-def _named_layer(
-    calls: list[_Found], layer: str | keras.Layer, spec: TokenLayer | None = None
-) -> _Found:
-    if isinstance(layer, keras.Layer):
-        found = [c for c in calls if c.layer is layer]
-        label = layer.name
-    else:
-        found = [c for c in calls if c.path == layer or c.path.endswith(f"/{layer}")]
-        label = layer
-    if not found:
-        candidates = [c.path for c in calls if _readable(calls, c, spec)][-8:]
-        raise ValueError(
-            f"layer {label!r} not found in the model; last spatial layers: {candidates}"
-        )
-    distinct = {c.path for c in found}
-    if len(distinct) > 1:
-        raise ValueError(f"layer {label!r} is ambiguous: {sorted(distinct)}; pass the full path")
-    chosen = found[-1]
-    _fold(calls, chosen, spec)  # raises, naming the layer and what to pass
-    return chosen
 
 
 def spatial_layers(model: keras.Model) -> list[str]:
@@ -231,8 +110,8 @@ def spatial_layers(model: keras.Model) -> list[str]:
     Raises:
         ValueError: For a subclassed or unbuilt model.
     """
-    calls = _layer_calls(model)
-    return list(dict.fromkeys(c.path for c in calls if _readable(calls, c, None)))
+    calls = layer_calls(model)
+    return list(dict.fromkeys(c.path for c in calls if is_cam_layer(calls, c, None)))
 
 
 def _cache_key(layer: LayerChoice) -> object:
@@ -241,35 +120,9 @@ def _cache_key(layer: LayerChoice) -> object:
     return layer if isinstance(layer, str | None) else id(layer)
 
 
-@tf.autograph.experimental.do_not_convert
-def _reaches_outputs(two: keras.Model, like: object) -> bool:
-    """Whether the exposed activation reaches the outputs: a gradient not all zero at an input
-    drawn at random (``True`` when no input can be drawn: unknown sizes, integer inputs).
-
-    Eager, even while a ``tf.function`` traces: then in a thread of its own, because
-    ``tf.init_scope`` (the way out of the trace) also stops every gradient tape of its thread.
-    """
-    if not tf.executing_eagerly():
-        with ThreadPoolExecutor(1) as pool:
-            return pool.submit(_reaches_outputs, two, like).result()
-    tensors = like if isinstance(like, list) else [like]
-    shapes = [tuple(t.shape)[1:] for t in tensors]
-    if any(None in shape for shape in shapes) or any(
-        not str(t.dtype).startswith("float") for t in tensors
-    ):
-        return True
-    sample = [tf.random.stateless_normal((1, *shape), (7, i)) for i, shape in enumerate(shapes)]
-    with tf.GradientTape() as tape:
-        tape.watch(sample)
-        activation, outputs = two(sample if isinstance(like, list) else sample[0], training=False)
-        total = tf.reduce_sum(outputs)
-    gradient = tape.gradient(total, activation)
-    return gradient is not None and bool(tf.reduce_any(gradient != 0))
-
-
 def _exposed(
-    model: keras.Model, calls: list[_Found], layer: LayerChoice
-) -> tuple[_Found, TokenGrid | None, keras.Model]:
+    model: keras.Model, calls: list[LayerCall], layer: LayerChoice
+) -> tuple[LayerCall, TokenGrid | None, keras.Model]:
     """The chosen layer call, how its tokens fold (``None`` for 4-D) and its exposing model.
 
     By default, a token layer whose patch tokens no longer reach the outputs is passed over:
@@ -282,19 +135,19 @@ def _exposed(
     name = spec.layer if spec is not None else layer
     like = inputs_of(model)
     if name is not None:
-        chosen = _named_layer(calls, name, spec)
-        tokens = _fold(calls, chosen, spec)
+        chosen = named_layer(calls, name, spec)
+        tokens = fold_of(calls, chosen, spec)
         with tf.init_scope():
             return chosen, tokens, _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
-    candidates = _default_layers(calls, spec)
+    candidates = default_layers(calls, spec)
     for chosen in reversed(candidates):
-        tokens = _fold(calls, chosen, spec)
+        tokens = fold_of(calls, chosen, spec)
         with tf.init_scope():
             two = _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
-        if tokens is None or _reaches_outputs(two, like):
+        if tokens is None or reaches_outputs(two, like):
             return chosen, tokens, two
     chosen = candidates[-1]  # nothing reaches the outputs: the last, as for a CNN
-    tokens = _fold(calls, chosen, spec)
+    tokens = fold_of(calls, chosen, spec)
     with tf.init_scope():
         return chosen, tokens, _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
 
@@ -359,7 +212,7 @@ def spatial_model(model: keras.Model, layer: LayerChoice = None) -> SpatialModel
             f"model has {len(outputs)} outputs; pass the model of "
             "explained_model(model, output=…), which has one"
         )
-    chosen, tokens, two = _exposed(model, _layer_calls(model), layer)
+    chosen, tokens, two = _exposed(model, layer_calls(model), layer)
     result = SpatialModel(two, chosen.layer, chosen.path, tokens)
     per_model[key] = result
     return result
@@ -418,7 +271,7 @@ def _replacing_model(
         if layer is target and tokens is None:
             cut.append(keras.layers.Identity()(output))
             return cut[-1]
-        if layer is target:
+        if layer is target and tokens is not None:
             prefix, grid = FoldTokens(tokens)(output)
             cut.append(keras.layers.Identity()(grid))
             return UnfoldTokens()([prefix, cut[-1]])
@@ -475,7 +328,7 @@ def head_model(model: keras.Model, layer: LayerChoice = None) -> HeadModel:
     if key in per_model:
         return per_model[key]
     spatial = spatial_model(model, layer)  # the same checks and the same layer
-    calls = _layer_calls(model)
+    calls = layer_calls(model)
     chosen = next(c for c in calls if c.path == spatial.path)
     count = sum(1 for c in calls if c.layer is chosen.layer)
     if count > 1:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import keras
 
@@ -161,7 +162,7 @@ class FoldTokens(keras.layers.Layer):
         super().__init__(**kwargs)
         self.grid = grid
 
-    def call(self, tokens: object) -> list:
+    def call(self, tokens: Any) -> list:
         grid = self.grid
         depth = keras.ops.shape(tokens)[-1]
         patches = keras.ops.reshape(tokens[:, grid.prefix :], (-1, grid.height, grid.width, depth))
@@ -175,7 +176,7 @@ class FoldTokens(keras.layers.Layer):
 class UnfoldTokens(keras.layers.Layer):
     """``[prefix tokens, (B, h, w, d) grid]`` → the ``(B, p + h·w, d)`` tokens again."""
 
-    def call(self, parts: list) -> object:
+    def call(self, parts: list) -> Any:
         prefix, patches = parts
         shape = keras.ops.shape(patches)
         flat = keras.ops.reshape(patches, (-1, shape[1] * shape[2], shape[3]))

@@ -90,9 +90,7 @@ def test_the_head_puts_the_class_token_back_in_front_of_replaced_patch_tokens(vi
     assert head.takes_inputs  # the class token is recomputed from the images
     tokens = tokens_of(vit, "block0_output", pictures)
     grid = tokens[:, 1:].reshape(3, 8, 8, 16)
-    np.testing.assert_allclose(
-        head.model([pictures, grid]), vit(pictures), rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(head.model([pictures, grid]), vit(pictures), rtol=1e-5, atol=1e-5)
     replaced = grid * np.arange(16, dtype=np.float32) / 8  # every channel scaled differently
     rest = keras.Model(vit.get_layer("block1_norm1").input, vit.output)
     expected = rest(np.concatenate([tokens[:, :1], replaced.reshape(3, 64, 16)], axis=1))
@@ -102,8 +100,14 @@ def test_the_head_puts_the_class_token_back_in_front_of_replaced_patch_tokens(vi
 
 def test_nested_vit_backbones_fold_too(vit, pictures):
     backbone = keras.Model(vit.input, vit.get_layer("encoder_norm").output, name="backbone")
-    outer = keras.Sequential([keras.Input((32, 32, 3)), backbone, keras.layers.Lambda(
-        lambda t: t[:, 0]), vit.get_layer("head")])
+    outer = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            backbone,
+            keras.layers.Lambda(lambda t: t[:, 0]),
+            vit.get_layer("head"),
+        ]
+    )
     spatial = spatial_model(outer)
     assert spatial.path == "backbone/block1_norm1" and spatial.tokens == TokenGrid(1, 8, 8)
     tokens = tokens_of(vit, "block1_norm1", pictures)
@@ -147,7 +151,9 @@ def test_a_grid_that_does_not_multiply_out_is_refused_naming_both_numbers():
         ValueError, match=r"65 tokens but grid=\(8, 8\) holds 64 tokens, plus prefix_tokens=2: 66"
     ):
         token_grid("block", (None, 65, 16), TokenLayer(grid=(8, 8), prefix_tokens=2), None)
-    with pytest.raises(ValueError, match=r"after prefix_tokens=2, 63 remain, which is not a square"):
+    with pytest.raises(
+        ValueError, match=r"after prefix_tokens=2, 63 remain, which is not a square"
+    ):
         token_grid("block", (None, 65, 16), TokenLayer(prefix_tokens=2), None)
     with pytest.raises(ValueError, match=r"grid must be \(h, w\), two ints >= 1, got \(8, 0\)"):
         TokenLayer(grid=(8, 0))
