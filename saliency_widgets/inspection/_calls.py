@@ -83,6 +83,11 @@ def fold_of(calls: list[LayerCall], found: LayerCall, spec: TokenLayer | None) -
     """How ``found``'s output folds into a grid: ``None`` for 4-D, raises if it cannot."""
     if _is_spatial(found):
         return None
+    if isinstance(found.layer, keras.layers.RNN | keras.layers.Bidirectional):
+        raise ValueError(
+            f"layer {found.path!r} is recurrent ({type(found.layer).__name__}): its steps are "
+            "not a grid of patches; choose a convolution or a transformer's token layer"
+        )
     before = calls[: calls.index(found)]
     grids = [c.shape[1:3] for c in before if c.shape is not None and _is_spatial(c)]
     patches = (int(grids[-1][0]), int(grids[-1][1])) if grids and None not in grids[-1] else None

@@ -193,3 +193,15 @@ def test_an_unfoldable_token_layer_is_refused_before_tracing():
     assert "has 41 tokens but grid=(8, 4) holds 32 tokens" in str(error.value)
     _, maps = sw.gradcam(model, x, 0, layer=TokenLayer("encoder_norm", grid=(8, 5)))
     assert maps.shape == (2, 32, 20, 1)
+
+
+def test_a_recurrent_layers_steps_are_not_taken_for_patches():
+    inputs = keras.Input((8, 8, 3))
+    h = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    h = keras.layers.Reshape((64, 4), name="steps")(h)  # 64 = 8²: they would fold into a grid
+    h = keras.layers.LSTM(5, return_sequences=True, name="rows")(h)
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(h)))
+    assert spatial_model(model).path == "steps"  # the last layer before the LSTM
+    assert "rows" not in spatial_layers(model)
+    with pytest.raises(ValueError, match=r"layer 'rows' is recurrent \(LSTM\): its steps are not"):
+        spatial_model(model, "rows")

@@ -337,8 +337,13 @@ def test_every_cam_runs_on_a_vit_from_its_last_token_layer(method):
     shortcut = getattr(sw, method)
     _, coarse = shortcut(model, x, [[0], [1], [2]], resizing=False, postprocessing=None)
     expected = (3, 32, 32, 1) if method == "guided_gradcam" else (3, 8, 8, 1)
-    assert coarse.shape == expected  # the 8 x 8 grid of block1_norm1, not the 8 x 8 patch conv
+    assert coarse.shape == expected
     assert np.isfinite(coarse).all() and np.abs(coarse).max() > 0
+    # The 8 x 8 grid of block1_norm1, not the 8 x 8 patch convolution.
+    _, named = shortcut(
+        model, x, [[0], [1], [2]], resizing=False, postprocessing=None, layer="block1_norm1"
+    )
+    np.testing.assert_allclose(coarse, named, rtol=1e-5, atol=1e-7)
     _, maps = shortcut(model, x, [[0], [1], [2]])
     assert maps.shape == (3, 32, 32, 1) and np.isfinite(maps).all()
 

@@ -175,7 +175,9 @@ def test_completeness_on_a_vit():
     model = small_vit(seed=3)
     x = np.random.default_rng(2).uniform(size=(2, 32, 32, 3)).astype(np.float32)
     indices = np.array([[1, 0], [3, 2]])
-    _, maps = integrated.integrated_gradients(model, x, indices, steps=64)
-    gaps = integrated.completeness_gap(model, x, indices, maps)
-    change = np.abs(np.asarray(model(x)) - np.asarray(model(np.zeros_like(x)))).max()
-    assert change > 1e-2 and gaps.max() < 1e-2  # relative to the change of the scores
+    _, maps = integrated.integrated_gradients(model, x, indices, steps=256)
+    gaps = integrated.completeness_gap(model, x, indices, maps)  # relative to each change
+    change = np.asarray(model(x)) - np.asarray(model(np.zeros_like(x)))
+    change = np.abs(np.take_along_axis(change, indices, axis=1))
+    assert change.max() > 1
+    assert (gaps * change).max() < 0.01 * change.max()  # measured: 0.006 (0.095 with 64 steps)
