@@ -24,6 +24,9 @@ from saliency_widgets.inspection._graph import (
 )
 from saliency_widgets.inspection._tokens import TokenGrid, TokenLayer, token_grid
 
+RECURRENT = (keras.layers.RNN, keras.layers.Bidirectional)
+"""Layers whose outputs are time steps: no token layer comes from or after them."""
+
 
 @dataclass(frozen=True)
 class LayerCall:
@@ -83,12 +86,13 @@ def fold_of(calls: list[LayerCall], found: LayerCall, spec: TokenLayer | None) -
     """How ``found``'s output folds into a grid: ``None`` for 4-D, raises if it cannot."""
     if _is_spatial(found):
         return None
-    if isinstance(found.layer, keras.layers.RNN | keras.layers.Bidirectional):
-        raise ValueError(
-            f"layer {found.path!r} is recurrent ({type(found.layer).__name__}): its steps are "
-            "not a grid of patches; choose a convolution or a transformer's token layer"
-        )
     before = calls[: calls.index(found)]
+    recurrent = [c for c in (*before, found) if isinstance(c.layer, RECURRENT)]
+    if recurrent:
+        raise ValueError(
+            f"layer {found.path!r} has output shape {found.shape}, after the recurrent layer "
+            f"{recurrent[0].path!r}: its steps are not a grid of patches; choose a layer before it"
+        )
     grids = [c.shape[1:3] for c in before if c.shape is not None and _is_spatial(c)]
     patches = (int(grids[-1][0]), int(grids[-1][1])) if grids and None not in grids[-1] else None
     return token_grid(found.path, found.shape, spec, patches)

@@ -195,13 +195,15 @@ def test_an_unfoldable_token_layer_is_refused_before_tracing():
     assert maps.shape == (2, 32, 20, 1)
 
 
-def test_a_recurrent_layers_steps_are_not_taken_for_patches():
+def test_steps_of_a_recurrent_layer_are_not_taken_for_patches():
     inputs = keras.Input((8, 8, 3))
     h = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
     h = keras.layers.Reshape((64, 4), name="steps")(h)  # 64 = 8²: they would fold into a grid
     h = keras.layers.LSTM(5, return_sequences=True, name="rows")(h)
+    h = keras.layers.Dense(3, name="per_step")(h)
     model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(h)))
     assert spatial_model(model).path == "steps"  # the last layer before the LSTM
-    assert "rows" not in spatial_layers(model)
-    with pytest.raises(ValueError, match=r"layer 'rows' is recurrent \(LSTM\): its steps are not"):
-        spatial_model(model, "rows")
+    assert spatial_layers(model) == ["conv", "steps"]
+    for name in ("rows", "per_step"):
+        with pytest.raises(ValueError, match=f"'{name}' has .* after the recurrent layer 'rows'"):
+            spatial_model(model, name)
