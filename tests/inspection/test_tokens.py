@@ -202,7 +202,12 @@ def test_steps_of_a_recurrent_layer_are_not_taken_for_patches():
     h = keras.layers.LSTM(5, return_sequences=True, name="rows")(h)
     h = keras.layers.Dense(3, name="per_step")(h)
     model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(h)))
-    assert spatial_model(model).path == "steps"  # the last layer before the LSTM
+    spatial = spatial_model(model)
+    assert spatial.path == "steps"  # the last layer before the LSTM
+    assert spatial.tokens == TokenGrid(0, 8, 8)  # no class token: the conv's grid again
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype(np.float32)
+    conv = keras.Model(model.input, model.get_layer("conv").output)(x)
+    np.testing.assert_array_equal(spatial.model(x)[0], conv)
     assert spatial_layers(model) == ["conv", "steps"]
     for name in ("rows", "per_step"):
         with pytest.raises(ValueError, match=f"'{name}' has .* after the recurrent layer 'rows'"):
