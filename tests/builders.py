@@ -67,3 +67,60 @@ WIDGET_CLASS_NAMES = ["circle", "square", "triangle", "star", "cross"]
 def unit_range(images: np.ndarray) -> np.ndarray:
     """The widget tests' preprocessing: uint8 images to ``[-1, 1]``."""
     return np.asarray(images, np.float32) / 127.5 - 1.0
+
+
+class ClassToken(keras.layers.Layer):
+    """Prepends one learnable token to ``(B, n, d)`` tokens: ``(B, 1 + n, d)``."""
+
+    def build(self, shape: tuple) -> None:
+        self.token = self.add_weight(shape=(1, 1, shape[-1]), initializer="random_normal")
+
+    def call(self, tokens: object) -> object:
+        batch = keras.ops.shape(tokens)[0]
+        return keras.ops.concatenate([keras.ops.tile(self.token, [batch, 1, 1]), tokens], axis=1)
+
+
+class PositionEmbedding(keras.layers.Layer):
+    """Adds a learnable ``(n, d)`` position embedding to ``(B, n, d)`` tokens."""
+
+    def build(self, shape: tuple) -> None:
+        self.table = self.add_weight(shape=(1, *shape[1:]), initializer="random_normal")
+
+    def call(self, tokens: object) -> object:
+        return tokens + self.table
+
+
+def small_vit(
+    classes: int = 4,
+    size: tuple[int, int] = (32, 32),
+    patch: int = 4,
+    depth: int = 16,
+    seed: int = 0,
+    pooling: str = "token",
+) -> keras.Model:
+    """A vision transformer: patch embedding, class token, two encoder blocks, a head.
+
+    32x32 inputs and 4x4 patches make an 8x8 grid: its token layers are ``(B, 65, 16)``, the class
+    token first. The head reads the class token after the final ``LayerNormalization``
+    (``"encoder_norm"``), or with ``pooling="mean"`` the mean of all tokens. The patch embedding
+    (``"patches"``) is the only 4-D layer.
+    """
+    keras.utils.set_random_seed(seed)
+    layers = keras.layers
+    inputs = keras.Input((*size, 3))
+    h = layers.Conv2D(depth, patch, strides=patch, name="patches")(inputs)
+    h = layers.Reshape(((size[0] // patch) * (size[1] // patch), depth), name="tokens")(h)
+    h = ClassToken(name="class_token")(h)
+    h = PositionEmbedding(name="positions")(h)
+    for block in range(2):
+        x = layers.LayerNormalization(name=f"block{block}_norm1")(h)
+        x = layers.MultiHeadAttention(2, depth // 2, name=f"block{block}_attention")(x, x)
+        h = layers.Add(name=f"block{block}_add1")([h, x])
+        x = layers.LayerNormalization(name=f"block{block}_norm2")(h)
+        x = layers.Dense(2 * depth, activation="gelu", name=f"block{block}_mlp1")(x)
+        x = layers.Dense(depth, name=f"block{block}_mlp2")(x)
+        h = layers.Add(name=f"block{block}_output")([h, x])
+    h = layers.LayerNormalization(name="encoder_norm")(h)
+    pooled = h[:, 0] if pooling == "token" else layers.GlobalAveragePooling1D(name="pool")(h)
+    outputs = layers.Dense(classes, name="head")(pooled)
+    return keras.Model(inputs, outputs)

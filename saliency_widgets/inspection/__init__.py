@@ -4,6 +4,7 @@
   output has a softmax or sigmoid (the user's model is left as it was).
 - :func:`spatial_model` / :func:`spatial_layers`: a model that also returns a spatial layer's
   activations, for CAM methods, wherever the layer sits (nested backbones included).
+  A vision transformer's token layers count, folded into their patch grid (:class:`TokenLayer`).
 - :func:`head_model`: the layers after a spatial layer, fed replaced activations (Ablation-CAM).
 - :func:`guided_model`: the same layers with guided back-propagation through every ReLU.
 - :func:`relevance_model`: the same layers with LRP rules as their backward passes.
@@ -26,6 +27,7 @@ from saliency_widgets.inspection._spatial import (
     spatial_layers,
     spatial_model,
 )
+from saliency_widgets.inspection._tokens import TokenGrid, TokenLayer
 
 __all__ = [
     "BODY_RULES",
@@ -37,6 +39,8 @@ __all__ = [
     "Rule",
     "Rules",
     "SpatialModel",
+    "TokenGrid",
+    "TokenLayer",
     "check_layers",
     "explained_model",
     "guided_model",

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import keras
 import tensorflow as tf
 
-from saliency_widgets.inspection._graph import (
-    check_graph_model,
-    fresh_inputs,
-    inputs_of,
-    is_graph_model,
-    model_outputs,
-    rebuild,
+from saliency_widgets.inspection._calls import (
+    LayerCall,
+    default_layers,
+    fold_of,
+    is_cam_layer,
+    layer_calls,
+    named_layer,
+    reaches_outputs,
 )
+from saliency_widgets.inspection._graph import fresh_inputs, inputs_of, model_outputs, rebuild
+from saliency_widgets.inspection._tokens import FoldTokens, TokenGrid, TokenLayer, UnfoldTokens
+
+LayerChoice: TypeAlias = "str | keras.Layer | TokenLayer | None"
+"""What ``layer=`` may be: found (``None``), a name or path, a layer, or a :class:`TokenLayer`."""
 
 
 @dataclass(frozen=True)
@@ -27,65 +34,36 @@ class SpatialModel:
             the chosen layer and the ``(B, L)`` outputs of the model it was built from. It reuses
             that model's layers (same weights, nothing copied); each nested model on the way to
             the layer is replaced by a new model that also returns the activation, so the
-            activation is connected to the outer inputs.
+            activation is connected to the outer inputs. For a token layer the activation is
+            the patch tokens folded into their grid (class / register tokens left out), and the
+            model reads the tokens back from that grid, so gradients with respect to it are
+            the gradients with respect to the patch tokens.
         layer: The chosen layer.
         path: Where the layer is: its name, prefixed by the names of the nested models that hold
             it (``"resnet50v2/post_relu"``).
+        tokens: How a token layer's output was folded, ``None`` for a 4-D layer.
     """
 
     model: keras.Model
     layer: keras.Layer
     path: str
-
-
-@dataclass(frozen=True)
-class _Found:
-    """A layer call seen while walking a model: where it is and what it returns."""
-
-    path: str
-    layer: keras.Layer
-    shape: tuple | None
-    chain: tuple[keras.Model, ...]  # the nested models holding the layer, outermost first
-
-
-def _output_shape(output: object) -> tuple | None:
-    shape = getattr(output, "shape", None)
-    return tuple(shape) if shape is not None else None
-
-
-def _discover(model: keras.Model) -> list[_Found]:
-    """Every layer call of ``model``, nested models opened, in execution order.
-
-    The graphs are re-applied to new inputs only to see each call's output shape; nested models
-    are walked on the tensors they are called with, then called as a whole, so the walk never
-    builds a graph that would hold two layers of the same name.
-    """
-    found: list[_Found] = []
-
-    def visit(graph: keras.Model, inputs: object, chain: tuple, prefix: str) -> object:
-        def call(layer: keras.Layer, *args: object, **kwargs: object) -> object:
-            if is_graph_model(layer):
-                visit(layer, args[0], (*chain, layer), f"{prefix}{layer.name}/")
-                return layer(*args, **kwargs)
-            output = layer(*args, **kwargs)
-            found.append(_Found(f"{prefix}{layer.name}", layer, _output_shape(output), chain))
-            return output
-
-        return rebuild(graph, inputs, call)
-
-    check_graph_model(model)
-    visit(model, fresh_inputs(inputs_of(model)), (), "")
-    return found
+    tokens: TokenGrid | None = None
 
 
 def _exposing_model(
-    graph: keras.Model, like: object, chain: tuple, target: keras.Layer
+    graph: keras.Model,
+    like: object,
+    chain: tuple,
+    target: keras.Layer,
+    tokens: TokenGrid | None = None,
 ) -> keras.Model:
     """A new model ``inputs -> [target's activation, graph's outputs]``, same layers.
 
     ``chain`` lists the nested models between ``graph`` and ``target``: the first is replaced in
     ``graph`` by its own exposing model (built recursively), called with the same arguments
-    (``training=False`` included), and the activation is taken from its first output.
+    (``training=False`` included), and the activation is taken from its first output. With
+    ``tokens``, the activation is the folded grid, and the layers after ``target`` read the
+    tokens unfolded from it (the same values, now downstream of the grid).
     """
     captured: list = []
     child = chain[0] if chain else None
@@ -94,13 +72,18 @@ def _exposing_model(
     def call(layer: keras.Layer, *args: object, **kwargs: object) -> object:
         if child is not None and layer is child:
             if not exposing:  # a nested model called several times is exposed once
-                exposing.append(_exposing_model(child, args[0], chain[1:], target))
+                exposing.append(_exposing_model(child, args[0], chain[1:], target, tokens))
             activation, output = exposing[0](*args, **kwargs)
             captured.append(activation)
             return output
         output = layer(*args, **kwargs)
-        if layer is target:
-            captured.append(output)  # a shared layer: its last call wins
+        if layer is target:  # a shared layer: its last call wins
+            if tokens is None:
+                captured.append(output)
+                return output
+            prefix, grid = FoldTokens(tokens)(output)
+            captured.append(grid)
+            return UnfoldTokens()([prefix, grid])
         return output
 
     inputs = fresh_inputs(like)
@@ -108,55 +91,14 @@ def _exposing_model(
     return keras.Model(inputs, [captured[-1], outputs])
 
 
-_FOUND: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _SPATIAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _layer_calls(model: keras.Model) -> list[_Found]:
-    if model not in _FOUND:
-        with tf.init_scope():  # Keras graphs are built eagerly even while a tf.function traces
-            _FOUND[model] = _discover(model)
-    return _FOUND[model]
-
-
-def _is_spatial(found: _Found) -> bool:
-    return found.shape is not None and len(found.shape) == 4
-
-
-def _default_layer(calls: list[_Found]) -> _Found:
-    """The last 4-D activation, preferring one that still has more than one position."""
-    spatial = [c for c in calls if _is_spatial(c)]
-    if not spatial:
-        raise ValueError("the model has no layer with a 4-D (B, h, w, c) output")
-    wide = [c for c in spatial if c.shape and (c.shape[1] or 2) * (c.shape[2] or 2) > 1]
-    return (wide or spatial)[-1]
-
-
-def _named_layer(calls: list[_Found], layer: str | keras.Layer) -> _Found:
-    if isinstance(layer, keras.Layer):
-        found = [c for c in calls if c.layer is layer]
-        label = layer.name
-    else:
-        found = [c for c in calls if c.path == layer or c.path.endswith(f"/{layer}")]
-        label = layer
-    if not found:
-        candidates = [c.path for c in calls if _is_spatial(c)][-8:]
-        raise ValueError(
-            f"layer {label!r} not found in the model; last spatial layers: {candidates}"
-        )
-    distinct = {c.path for c in found}
-    if len(distinct) > 1:
-        raise ValueError(f"layer {label!r} is ambiguous: {sorted(distinct)}; pass the full path")
-    chosen = found[-1]
-    if not _is_spatial(chosen):
-        raise ValueError(
-            f"layer {chosen.path!r} has output shape {chosen.shape}; expected (B, h, w, c)"
-        )
-    return chosen
-
-
 def spatial_layers(model: keras.Model) -> list[str]:
-    """Paths of the layers with 4-D ``(B, h, w, c)`` outputs, in call order, nested ones included.
+    """Paths of the CAM layers, in call order, nested ones included.
+
+    A CAM layer has a 4-D ``(B, h, w, c)`` output, or a token output ``(B, p + h·w, d)`` whose
+    grid is found without help (see :class:`TokenLayer`).
 
     Args:
         model: A functional or Sequential model (e.g. the ``model`` of :func:`explained_model`).
@@ -168,10 +110,49 @@ def spatial_layers(model: keras.Model) -> list[str]:
     Raises:
         ValueError: For a subclassed or unbuilt model.
     """
-    return list(dict.fromkeys(c.path for c in _layer_calls(model) if _is_spatial(c)))
+    calls = layer_calls(model)
+    return list(dict.fromkeys(c.path for c in calls if is_cam_layer(calls, c, None)))
 
 
-def spatial_model(model: keras.Model, layer: str | keras.Layer | None = None) -> SpatialModel:
+def _cache_key(layer: LayerChoice) -> object:
+    if isinstance(layer, TokenLayer):
+        return ("tokens", _cache_key(layer.layer), layer.grid, layer.prefix_tokens)
+    return layer if isinstance(layer, str | None) else id(layer)
+
+
+def _exposed(
+    model: keras.Model, calls: list[LayerCall], layer: LayerChoice
+) -> tuple[LayerCall, TokenGrid | None, keras.Model]:
+    """The chosen layer call, how its tokens fold (``None`` for 4-D) and its exposing model.
+
+    By default, a token layer whose patch tokens no longer reach the outputs is passed over:
+    when the head reads the class token, the patch tokens after the last attention are read by
+    nothing (their gradient is zero and every gradient CAM would be blank), so the default is
+    the last token layer before that, the input of the last block's attention, the layer
+    pytorch-grad-cam advises for a ViT (``blocks[-1].norm1``).
+    """
+    spec = layer if isinstance(layer, TokenLayer) else None
+    name = spec.layer if spec is not None else layer
+    like = inputs_of(model)
+    if name is not None:
+        chosen = named_layer(calls, name, spec)
+        tokens = fold_of(calls, chosen, spec)
+        with tf.init_scope():
+            return chosen, tokens, _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
+    candidates = default_layers(calls, spec)
+    for chosen in reversed(candidates):
+        tokens = fold_of(calls, chosen, spec)
+        with tf.init_scope():
+            two = _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
+        if tokens is None or reaches_outputs(two, like):
+            return chosen, tokens, two
+    chosen = candidates[-1]  # nothing reaches the outputs: the last, as for a CNN
+    tokens = fold_of(calls, chosen, spec)
+    with tf.init_scope():
+        return chosen, tokens, _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
+
+
+def spatial_model(model: keras.Model, layer: LayerChoice = None) -> SpatialModel:
     """A new two-output model ``inputs -> (activations of a spatial layer, outputs)``.
 
     What CAM methods need. The layer may sit inside nested models (a backbone inside a
@@ -186,19 +167,29 @@ def spatial_model(model: keras.Model, layer: str | keras.Layer | None = None) ->
     The outputs are ``model``'s as they are: pass the ``model`` of :func:`explained_model` (as
     :func:`saliency_widgets.explain` does) to get pre-softmax logits.
 
+    A token layer (``(B, p + h·w, d)``, a vision transformer's block) is a CAM layer too: its
+    ``p`` leading class / register tokens are left out and the patch tokens folded into their
+    ``(h, w)`` grid, found as :class:`TokenLayer` says or given by one. Chosen by default, it is
+    the last token layer whose patch tokens still reach the outputs: when the head reads the
+    class token, nothing reads the patch tokens after the last attention (every gradient CAM
+    would be blank there), so the default is the input of the last block's attention.
+
     Args:
         model: A functional or Sequential model with one output.
-        layer: ``None`` for the last layer with a 4-D output (the last activation before global
-            pooling or flatten, with more than one position when there is one); a layer name,
-            a path ``"backbone/layer"`` for a nested layer (a bare name is searched in nested
-            models too), or a layer object.
+        layer: ``None`` for the last layer with a 4-D or token output (the last activation
+            before global pooling or flatten, with more than one position when there is one;
+            in a vision transformer the last token layer whose patch tokens reach the
+            outputs); a layer name, a
+            path ``"backbone/layer"`` for a nested layer (a bare name is searched in nested
+            models too), a layer object, or a :class:`TokenLayer` giving a token layer's grid.
 
     Returns:
         A :class:`SpatialModel`.
 
     Raises:
         ValueError: For a subclassed or multi-output model, or a layer that is missing,
-            ambiguous or not 4-D.
+            ambiguous, neither 4-D nor tokens, or tokens whose grid is not found or does not
+            add up (the message names the layer, the token count and what to pass).
 
     Example:
         >>> import keras
@@ -211,7 +202,7 @@ def spatial_model(model: keras.Model, layer: str | keras.Layer | None = None) ->
         >>> spatial.path, [tuple(o.shape) for o in spatial.model.outputs]
         ('backbone/features', [(None, 6, 6, 4), (None, 2)])
     """
-    key = layer if isinstance(layer, str | None) else id(layer)
+    key = _cache_key(layer)
     per_model = _SPATIAL.setdefault(model, {})
     if key in per_model:
         return per_model[key]
@@ -221,12 +212,8 @@ def spatial_model(model: keras.Model, layer: str | keras.Layer | None = None) ->
             f"model has {len(outputs)} outputs; pass the model of "
             "explained_model(model, output=…), which has one"
         )
-    calls = _layer_calls(model)
-    chosen = _default_layer(calls) if layer is None else _named_layer(calls, layer)
-    like = inputs_of(model)
-    with tf.init_scope():
-        two = _exposing_model(model, like, chosen.chain, chosen.layer)
-    result = SpatialModel(two, chosen.layer, chosen.path)
+    chosen, tokens, two = _exposed(model, layer_calls(model), layer)
+    result = SpatialModel(two, chosen.layer, chosen.path, tokens)
     per_model[key] = result
     return result
 
@@ -240,6 +227,9 @@ class HeadModel:
             ``(B, h, w, c)`` activations of the layer instead of its own; when a layer after
             the cut also reads a tensor computed before it (a skip connection around the
             layer), ``[inputs, activations] -> outputs``, recomputing that part from the inputs.
+            A token layer's head takes the folded grid and always the inputs as well: the class
+            / register tokens, which are not in the grid, are recomputed from the inputs and put
+            back in front of the replaced patch tokens.
         takes_inputs: Whether ``model`` needs the inputs as well (the second form).
         layer: The layer whose activations are replaced.
         path: Its path, as in :class:`SpatialModel`.
@@ -252,7 +242,11 @@ class HeadModel:
 
 
 def _replacing_model(
-    graph: keras.Model, like: object, chain: tuple, target: keras.Layer
+    graph: keras.Model,
+    like: object,
+    chain: tuple,
+    target: keras.Layer,
+    tokens: TokenGrid | None = None,
 ) -> tuple[keras.Model, bool]:
     """``graph`` from ``target``'s activations to its outputs (see :class:`HeadModel`).
 
@@ -261,20 +255,26 @@ def _replacing_model(
     tensor: only what lies after it runs). A nested model on the way (``chain``) is replaced by
     its exposing model (for the activation, so the cut stays connected to the inputs) followed
     by its own head, built the same way. The images are an input only when the head reads them.
+    With ``tokens`` the cut is the folded grid and the prefix tokens come from the inputs.
     """
     cut: list = []
     child = chain[0] if chain else None
 
     def call(layer: keras.Layer, *args: object, **kwargs: object) -> object:
         if child is not None and layer is child:
-            activation, _ = _exposing_model(child, args[0], chain[1:], target)(*args, **kwargs)
+            exposing = _exposing_model(child, args[0], chain[1:], target, tokens)
+            activation, _ = exposing(*args, **kwargs)
             cut.append(keras.layers.Identity()(activation))
-            head, takes_inputs = _replacing_model(child, args[0], chain[1:], target)
+            head, takes_inputs = _replacing_model(child, args[0], chain[1:], target, tokens)
             return head([args[0], cut[-1]] if takes_inputs else cut[-1], **kwargs)
         output = layer(*args, **kwargs)
-        if layer is target:
+        if layer is target and tokens is None:
             cut.append(keras.layers.Identity()(output))
             return cut[-1]
+        if layer is target and tokens is not None:
+            prefix, grid = FoldTokens(tokens)(output)
+            cut.append(keras.layers.Identity()(grid))
+            return UnfoldTokens()([prefix, cut[-1]])
         return output
 
     inputs = fresh_inputs(like)
@@ -294,7 +294,7 @@ def _replacing_model(
 _HEADS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def head_model(model: keras.Model, layer: str | keras.Layer | None = None) -> HeadModel:
+def head_model(model: keras.Model, layer: LayerChoice = None) -> HeadModel:
     """A new model computing the outputs from replaced activations of a spatial layer.
 
     What perturbation CAMs need (Ablation-CAM zeroes one channel of the activations at a time
@@ -323,13 +323,13 @@ def head_model(model: keras.Model, layer: str | keras.Layer | None = None) -> He
         >>> head.takes_inputs, tuple(head.model.inputs[0].shape)
         (False, (None, 6, 6, 4))
     """
-    key = layer if isinstance(layer, str | None) else id(layer)
+    key = _cache_key(layer)
     per_model = _HEADS.setdefault(model, {})
     if key in per_model:
         return per_model[key]
-    chosen_path = spatial_model(model, layer).path  # the same checks and the same layer
-    calls = _layer_calls(model)
-    chosen = next(c for c in calls if c.path == chosen_path)
+    spatial = spatial_model(model, layer)  # the same checks and the same layer
+    calls = layer_calls(model)
+    chosen = next(c for c in calls if c.path == spatial.path)
     count = sum(1 for c in calls if c.layer is chosen.layer)
     if count > 1:
         raise ValueError(
@@ -337,7 +337,9 @@ def head_model(model: keras.Model, layer: str | keras.Layer | None = None) -> He
             "replaced in a layer called once"
         )
     with tf.init_scope():
-        head, takes_inputs = _replacing_model(model, inputs_of(model), chosen.chain, chosen.layer)
+        head, takes_inputs = _replacing_model(
+            model, inputs_of(model), chosen.chain, chosen.layer, spatial.tokens
+        )
     result = HeadModel(head, takes_inputs, chosen.layer, chosen.path)
     per_model[key] = result
     return result

@@ -5,8 +5,10 @@ The rest of the family here is LayerCAM and Guided Grad-CAM. Each weighs a spati
 :func:`saliency_widgets.inspection.spatial_model`) with the gradient ``g = ∂S/∂A`` of the class
 score and sums over channels into a ``(B, h, w, K)`` map at the layer's resolution;
 :func:`saliency_widgets.explain` resizes it to the input when ``resizing=True``. The layer may
-be given by name or path, including inside a nested backbone (``"resnet50v2/post_relu"``). How
-``g`` becomes weights:
+be given by name or path, including inside a nested backbone (``"resnet50v2/post_relu"``). A
+vision transformer's token layer ``(B, p + h·w, d)`` is one too: its class / register tokens left
+out, its patch tokens folded into their grid (see
+:class:`~saliency_widgets.inspection.TokenLayer`). How ``g`` becomes weights:
 
 - **CAM**: one weight per channel, ``Σ_ij g_ij`` (the ``Dense`` weight on a GAP head); signed.
 - **Grad-CAM**: one weight per channel, the spatial mean of ``g``.
@@ -72,7 +74,9 @@ def gradcam(
         inputs: ``(B, H, W, C)`` float inputs, already preprocessed for the model.
         indices: Units to explain: ``None`` (all ``L``), ``(B,)`` or ``(B, K)`` integers.
         layer: The feature layer: ``None`` for the last 4-D activation (before global pooling),
-            or a name, a path into a nested model (``"resnet50v2/post_relu"``) or a layer.
+            or a name, a path into a nested model (``"resnet50v2/post_relu"``) or a layer; a
+            transformer's token layer is folded into its patch grid (a
+            :class:`~saliency_widgets.inspection.TokenLayer` gives the grid when it is not found).
         relu: Keep only the positive part, as the paper does (``False`` for the signed map).
 
     Returns:

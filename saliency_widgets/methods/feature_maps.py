@@ -14,10 +14,10 @@ from typing import Literal, TypeAlias
 import keras
 import tensorflow as tf
 
-from saliency_widgets.inspection import spatial_model
+from saliency_widgets.inspection import TokenLayer, spatial_model
 from saliency_widgets.methods.gradient import MAX_UNROLLED_CLASSES, class_indices
 
-Layer: TypeAlias = "str | keras.Layer | None"
+Layer: TypeAlias = "str | keras.Layer | TokenLayer | None"
 ScoreActivation = Literal["softmax", "sigmoid"] | None
 SCORE_ACTIVATIONS = ("softmax", "sigmoid", None)
 """How perturbation methods turn logits into scores: the softmax or sigmoid head, or as they are."""

@@ -2,7 +2,8 @@
 
 No gradient is taken. Each weighs the channels of a spatial activation ``A`` (``(B, h, w, c)``,
 the same layer as the gradient CAMs of :mod:`~saliency_widgets.methods.cams`, nested backbones
-included) and sums them into ``(B, h, w, K)`` maps at the layer's resolution:
+included, and a transformer's token layers folded into their patch grid) and sums them into
+``(B, h, w, K)`` maps at the layer's resolution:
 
 - **Score-CAM**: the class score of the input masked by each upsampled channel.
 - **Ablation-CAM**: the relative drop of the class score when the channel is zeroed; only the
@@ -133,7 +134,9 @@ def ablationcam(
     (``None``: as many as keep the ablated copies under
     :data:`~saliency_widgets.methods.chunks.COPIES_BUDGET_BYTES`; all 128 of the bundled model's
     last layer in one call for a batch of 32). If a skip connection jumps over the layer, the
-    part before it runs again on the copies, so the result is still exact.
+    part before it runs again on the copies, so the result is still exact. On a transformer's
+    token layer the same happens for the class / register tokens, which are not in the grid but
+    are read after it: each ablated copy costs a pass of the whole model.
 
     Args:
         model: A functional or Sequential model with one ``(B, L)`` logits output.

@@ -199,14 +199,17 @@ def method_reference(name: str, value: Any, context: Context) -> Any:
 
 
 def spatial_layer(name: str, value: Any, context: Context) -> Any:
-    """``None`` (found automatically), a layer name or path, or a layer; looked up now."""
+    """``None`` (found automatically), a layer name or path, a layer, or a ``TokenLayer``."""
     import keras
 
-    if value is not None and not isinstance(value, str | keras.Layer):
-        raise ValueError(f"{name} must be None, a layer name or a keras layer, got {value!r}")
+    from saliency_widgets.inspection import TokenLayer, spatial_model
+
+    if value is not None and not isinstance(value, str | keras.Layer | TokenLayer):
+        raise ValueError(
+            f"{name} must be None, a layer name, a keras layer or a TokenLayer, got {value!r}"
+        )
     if context.model is None:
         return value
-    from saliency_widgets.inspection import spatial_model
 
     try:
         spatial_model(context.model, value)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from builders import flatten_head, gap_dense
+from builders import flatten_head, gap_dense, small_vit
 
 import saliency_widgets as sw
 from saliency_widgets.methods import METHODS, cams
@@ -279,3 +279,84 @@ def test_parameter_errors(images):
         cams.scorecam(model, images, INDICES, activation="tanh")
     with pytest.raises(ValueError, match="not found"):
         sw.gradcam(model, images, 0, layer="missing")
+
+
+def vit_pictures() -> np.ndarray:
+    return np.random.default_rng(4).uniform(size=(3, 32, 32, 3)).astype(np.float32)
+
+
+def test_gradcam_on_a_token_layer_equals_a_hand_written_tape_on_the_folded_grid():
+    model = small_vit(seed=2)
+    x, units = vit_pictures(), np.array([[0, 3], [1, 1], [2, 0]])
+    block = keras.Model(model.input, [model.get_layer("block1_norm1").output, model.output])
+    expected = []
+    for k in range(2):
+        with tf.GradientTape() as tape:
+            tokens, logits = block(x)  # (3, 65, 16): the class token first
+            score = tf.gather(logits, units[:, k], batch_dims=1)
+        grads = tape.gradient(score, tokens)[:, 1:].numpy().reshape(3, 8, 8, 16)
+        grid = tokens[:, 1:].numpy().reshape(3, 8, 8, 16)
+        weights = grads.mean(axis=(1, 2))  # over the 64 patch tokens only
+        expected.append(np.maximum(np.einsum("bhwc,bc->bhw", grid, weights), 0))
+    expected = np.stack(expected, axis=-1)
+    assert expected.max() > 1e-3 and (expected == 0).any()
+    _, maps = cams.gradcam(model, x, units, layer="block1_norm1")
+    assert maps.shape == (3, 8, 8, 2)
+    np.testing.assert_allclose(maps, expected, rtol=1e-5, atol=1e-5)
+    # Through the engine, resized to the input the way every map is (bilinear).
+    _, resized = sw.gradcam(model, x, units, layer="block1_norm1", postprocessing=None)
+    np.testing.assert_allclose(
+        resized, tf.image.resize(expected, (32, 32)).numpy(), rtol=1e-5, atol=1e-5
+    )
+
+
+def test_the_class_token_does_not_reach_a_token_layers_map():
+    """A class token of ±10⁴ stands out in the residual stream; no cell of the
+    folded grid holds it, and the map is the hand-written one on the patch tokens alone."""
+    model = small_vit(seed=2)
+    x = vit_pictures()
+    token = model.get_layer("class_token")
+    saved = token.get_weights()
+    try:
+        token.set_weights([np.where(np.arange(16) % 2, 1e4, -1e4).reshape(1, 1, 16)])
+        tokens = keras.Model(model.input, model.get_layer("block1_output").output)(x).numpy()
+        assert np.abs(tokens[:, 0]).min() > 5000 > 100 > np.abs(tokens[:, 1:]).max()
+        spatial = sw.inspection.spatial_model(model, "block1_output")
+        grid, _ = spatial.model(x)
+        np.testing.assert_array_equal(grid, tokens[:, 1:].reshape(3, 8, 8, 16))
+        _, maps = cams.hirescam(model, x, [[0], [1], [2]], layer="block1_output", relu=False)
+        assert np.abs(maps).max() < 100
+    finally:
+        token.set_weights(saved)
+
+
+@pytest.mark.parametrize("method", [*LAYER_MAPS, "guided_gradcam"])
+def test_every_cam_runs_on_a_vit_from_its_last_token_layer(method):
+    model = small_vit(seed=2)
+    x = vit_pictures()
+    shortcut = getattr(sw, method)
+    _, coarse = shortcut(model, x, [[0], [1], [2]], resizing=False, postprocessing=None)
+    expected = (3, 32, 32, 1) if method == "guided_gradcam" else (3, 8, 8, 1)
+    assert coarse.shape == expected
+    assert np.isfinite(coarse).all() and np.abs(coarse).max() > 0
+    # The 8 x 8 grid of block1_norm1, not the 8 x 8 patch convolution.
+    _, named = shortcut(
+        model, x, [[0], [1], [2]], resizing=False, postprocessing=None, layer="block1_norm1"
+    )
+    np.testing.assert_allclose(coarse, named, rtol=1e-5, atol=1e-7)
+    _, maps = shortcut(model, x, [[0], [1], [2]])
+    assert maps.shape == (3, 32, 32, 1) and np.isfinite(maps).all()
+
+
+def test_the_default_vit_layer_is_the_last_token_layer_whose_patches_reach_the_head():
+    model = small_vit(seed=2)
+    x = vit_pictures()
+    options = {"resizing": False, "postprocessing": None}
+    _, default = sw.gradcam(model, x, 0, **options)
+    _, chosen = sw.gradcam(model, x, 0, layer="block1_norm1", **options)
+    _, patches = sw.gradcam(model, x, 0, layer="patches", **options)
+    np.testing.assert_array_equal(default, chosen)
+    assert default.max() > 1e-3 and not np.allclose(default, patches, atol=1e-4)
+    # After the last attention the class-token head reads no patch token: a blank map.
+    _, blank = sw.gradcam(model, x, 0, layer="encoder_norm", **options)
+    assert not blank.any()

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from builders import after, flatten_head, gap_dense
+from builders import after, flatten_head, gap_dense, small_vit
 
 import saliency_widgets as sw
 from saliency_widgets.methods import forward_cams
@@ -194,3 +194,44 @@ def test_chunked_sum_weighs_the_padded_perturbations_out():
     assert chunk_size(5, 100, 10**6, 32) == 5 and chunk_size(500, 100, 1, 1) == 100
     assert chunk_size(None, 1000, 2**20, 32) == 2  # 64 MiB / (32 copies of 1 MiB)
     assert chunk_size(None, 1000, 2**30, 32) == 1
+
+
+def test_ablationcam_on_a_token_layer_keeps_the_class_token_in_each_ablation():
+    """Each channel of the 64 patch tokens zeroed in turn, the class token left as it was, the
+    tokens run through the rest of the ViT by hand."""
+    model = small_vit(seed=5)
+    x = np.random.default_rng(6).uniform(size=(2, 32, 32, 3)).astype(np.float32)
+    units = np.array([[1], [3]])
+    tokens = np.asarray(keras.Model(model.input, model.get_layer("block0_output").output)(x))
+    rest = keras.Model(model.get_layer("block1_norm1").input, model.output)
+    scores = np.take_along_axis(np.asarray(model(x)), units, axis=1)  # (2, 1)
+    grid = tokens[:, 1:].reshape(2, 8, 8, 16)
+    expected = np.zeros((2, 8, 8, 1), np.float32)
+    for c in range(16):
+        ablated = tokens.copy()
+        ablated[:, 1:, c] = 0  # the class token (index 0) is kept
+        dropped = np.take_along_axis(np.asarray(rest(ablated)), units, axis=1)
+        expected[..., 0] += grid[..., c] * ((scores - dropped) / scores)[:, 0, None, None]
+    expected = np.maximum(expected, 0)
+    assert expected.max() > 1e-3
+    for channel_batch in (None, 5):
+        _, maps = forward_cams.ablationcam(
+            model, x, units, layer="block0_output", channel_batch=channel_batch
+        )
+        np.testing.assert_allclose(maps, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_scorecam_and_eigencam_on_a_token_layer_use_the_folded_grid():
+    model = small_vit(seed=5)
+    x = np.random.default_rng(6).uniform(size=(2, 32, 32, 3)).astype(np.float32)
+    tokens = np.asarray(keras.Model(model.input, model.get_layer("block1_norm1").output)(x))
+    flat = tokens[:, 1:]  # (2, 64, 16)
+    _, vectors = np.linalg.eigh(np.einsum("bnc,bnd->bcd", flat, flat))
+    projection = np.einsum("bnc,bc->bn", flat, vectors[:, :, -1])
+    sign = np.sign((projection * flat.sum(axis=2)).sum(axis=1, keepdims=True))
+    expected = np.maximum(sign * projection, 0).reshape(2, 8, 8, 1)
+    _, maps = forward_cams.eigencam(model, x, [[0], [1]])
+    np.testing.assert_allclose(maps, expected, rtol=1e-3, atol=1e-4)
+    _, scored = forward_cams.scorecam(model, x, [[0], [1]], top_channels=4)
+    scored = np.asarray(scored)
+    assert scored.shape == (2, 8, 8, 1) and np.isfinite(scored).all() and scored.max() > 0

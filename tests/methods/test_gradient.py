@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from builders import small_cnn
+from builders import small_cnn, small_vit
 
 import saliency_widgets as sw
 from saliency_widgets.methods import gradient
@@ -102,3 +102,15 @@ def test_seed_equivalence_with_jit_compiled_direct_call(images):
 def test_unknown_reduce_is_rejected(images):
     with pytest.raises(ValueError, match="reduce='median'"):
         sw.gradients(small_cnn(), images, 0, reduce="median")
+
+
+def test_gradients_on_a_vit_equal_a_hand_written_tape():
+    model = small_vit(seed=3)
+    x = tf.constant(np.random.default_rng(2).uniform(size=(2, 32, 32, 3)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        score = tf.gather(model(x), [1, 3], batch_dims=1)
+    expected = np.abs(tape.gradient(score, x).numpy()).max(axis=-1)
+    _, maps = sw.gradients(model, x.numpy(), [[1], [3]], postprocessing=None)
+    assert expected.max() > 0
+    np.testing.assert_allclose(maps[..., 0], expected, rtol=1e-4, atol=1e-7)
