@@ -172,7 +172,7 @@ def explain_top_k(
     batch_size: int = 32,
     verbose: bool | str = False,
     progress: Callable[[str], None] | None = None,
-    metrics: bool = False,
+    metrics: bool = True,
     sanity: bool = False,
 ) -> ExplorerData:
     """Explains every image's top-K classes with each method: the data of an explorer.

@@ -7,12 +7,15 @@ over ``steps``); a strip stores each level zigzag-coded (``2l`` for ``l >= 0``, 
 below), which lets PNG's row filters find more to compress than bytes around 128 do (4 % smaller
 maps on the bundled samples). A live widget sends the same levels as int8 (:func:`signed_bytes`).
 
-``steps`` sets the precision: 127 uses the whole signed byte; the default, 11 (23 levels), is
-what keeps 16 images x top-5 x 4 methods at 64 x 64 under 600 KB. Saliency maps are noise-like,
-so their PNGs cost about as many bits per pixel as the values have. Measured on the bundled
-model (16 images, top-5, the four default methods): the maps take 930 KB at 127 steps, 435 KB
-at 15 and 368 KB at 11, for a mean display-level error (against the unquantised map, at the
-99th-percentile clip) of 0.9, 6.7 and 8.6 out of 255.
+``steps`` sets the precision: 127 uses the whole signed byte; the default, 9 (19 levels), is
+what keeps 16 images x top-5 x 4 methods at 64 x 64, with every map's trust figures, under
+600 KB. Saliency maps are noise-like, so their PNGs cost about as many bits per pixel as the
+values have. Measured on the bundled model (16 images, top-5, the four default methods): the
+maps take 930 KB at 127 steps, 435 KB at 15, 368 KB at 11 and 340 KB at 9. The mean
+display-level error (against the unquantised map, at the 99th-percentile clip, absolute and
+positive signs) is 0.9 at 127 steps, 7.7 at 11, 8.3 at 10 and 9.0 at 9 out of 255 (the largest
+for one map: 24, 23 and 23 levels). The trust figures (28 KB) take the page from 599 KB to
+627 KB at 11 steps, 606 KB at 10 and 584 KB at 9: two levels fewer per sign buy the figures.
 
 The display step (:mod:`saliency_widgets.display`) divides each map by its own percentile, so
 the browser draws from the levels alone and the result equals
@@ -34,7 +37,7 @@ from saliency_widgets.explorer._meta import THUMBNAIL_SIDE, ViewOptions, view_me
 
 SIGNED_OFFSET = 128
 """Byte of a signed map's zero: values ``-steps … steps`` are stored as ``128 - steps …``."""
-DEFAULT_STEPS = 11
+DEFAULT_STEPS = 9
 """Quantisation steps per sign (see the module's description for the measured trade-off)."""
 
 

@@ -3,13 +3,12 @@
 The options are the grid's (:class:`saliency_widgets.grid.GridOptions`, parsed by the same
 :meth:`~saliency_widgets.grid.GridOptions.from_strings`) plus ``methods`` and ``sanity``; the
 inputs are loaded by the one path every face takes
-(:func:`saliency_widgets.sources.load_sources`). ``metrics`` (a switch, off by default: it adds
-27 KB to the default explorer's 600 KB budget) puts each map's trust figures in the page beside
-the map, as a grid prints them under it; ``sanity`` (a switch, off by default: it runs every
-method again) adds each map's sanity check. Grid options
-that lay out a PNG (``panels``, ``cols``, ``dpi``) have no meaning in an explorer and are refused
-by name, as is ``postprocessing`` (the explorer shows the widget's sign modes) and a fixed class
-list (the explorer shows each image's top-K classes).
+(:func:`saliency_widgets.sources.load_sources`). ``metrics`` (a switch, on by default;
+``off`` leaves them out) puts each map's trust figures in the page beside the map, as a grid
+prints them under it; ``sanity`` (a switch, off by default: it runs every method again) adds
+each map's sanity check. Grid options that lay out a PNG (``panels``, ``cols``, ``dpi``) have
+no meaning in an explorer and are refused by name, as is ``postprocessing`` (the explorer shows
+the widget's sign modes) and a fixed class list (the explorer shows each image's top-K classes).
 """
 
 from __future__ import annotations
@@ -28,10 +27,11 @@ NOT_FOR_EXPLORERS = ("postprocessing", "panels", "cols", "dpi")
 """Grid options an explorer refuses (see the module's description)."""
 
 
-DEFAULT_METRICS = False
-"""Whether an explorer holds its maps' trust figures when ``metrics`` is not given. Off: on the
-bundled 16 images x top-5 x 4 methods they add 27 KB to a page already at 585 KB of its 600 KB
-budget, and a third of the maps' own compute time (``benchmarks/results/trust-panel.md``)."""
+DEFAULT_METRICS = True
+"""Whether an explorer holds its maps' trust figures when ``metrics`` is not given. On: every
+map of an explorer shows how far it can be trusted. On the bundled 16 images x top-5 x 4
+methods they cost 28 KB of the page (paid for by storing maps at 9 levels per sign) and a third
+of the maps' own compute time (``benchmarks/results/trust-panel.md``)."""
 EXPLORER_SWITCHES = ("sanity",)
 """Options an explorer adds to the grid's that are switches (on when given without a value)."""
 
