@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import keras
 import tensorflow as tf
 
+from saliency_widgets.inspection._fixed import through_fixed
 from saliency_widgets.inspection._graph import (
     check_graph_model,
     fresh_inputs,
@@ -171,6 +172,7 @@ def spatial_layers(model: keras.Model) -> list[str]:
     return list(dict.fromkeys(c.path for c in _layer_calls(model) if _is_spatial(c)))
 
 
+@through_fixed
 def spatial_model(model: keras.Model, layer: str | keras.Layer | None = None) -> SpatialModel:
     """A new two-output model ``inputs -> (activations of a spatial layer, outputs)``.
 
