@@ -218,6 +218,11 @@ def split_inputs(
         labels = [f"{name}[{n!r}]" for n in names]
     elif len(inputs) <= 1:
         return SplitInputs(x)
+    elif isinstance(x, tf.data.Dataset):
+        raise ValueError(
+            f"{name} is a tf.data.Dataset, but the model takes {len(inputs)} inputs {names}; "
+            "pass arrays instead: a dict {name: array, …} or a list in that order"
+        )
     elif isinstance(x, list | tuple) and len(x) == len(inputs):
         values = list(x)
         labels = [f"{name}[{i}] ({n!r})" for i, n in enumerate(names)]

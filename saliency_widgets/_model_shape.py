@@ -149,16 +149,16 @@ def explained_position(
         TypeError: For an ``explained_input`` that is neither a name nor an index.
     """
     names = [i.name for i in inputs]
-    if explained_input is None:
-        if len(inputs) <= 1:
-            return 0
+    if explained_input is None and len(inputs) <= 1:
+        position = 0
+    elif explained_input is None:
         images = [k for k, i in enumerate(inputs) if i.image_shaped]
         if len(images) != 1:
-            kind = "several" if images else "no"
+            kind = "several of them are" if images else "none of them is"
             raise ValueError(
-                f"the model takes {len(inputs)} inputs ({_listed(inputs)}) and {kind} of them "
-                "are batches of float images (B, H, W, C); pass explained_input=<name> to say "
-                f"which one the maps are about (one of {names})"
+                f"the model takes {len(inputs)} inputs ({_listed(inputs)}) and {kind} a batch "
+                "of float images (B, H, W, C); pass explained_input=<name> to say which one "
+                f"the maps are about (one of {names})"
             )
         position = images[0]
     elif isinstance(explained_input, str):
@@ -175,9 +175,8 @@ def explained_position(
             )
         position = explained_input
     else:
-        raise TypeError(
-            f"explained_input must be an input's name or index, got {type(explained_input).__name__}"
-        )
+        kind = type(explained_input).__name__
+        raise TypeError(f"explained_input must be an input's name or index, got {kind}")
     if inputs and not inputs[position].floating:
         chosen = inputs[position]
         others = [i.name for i in inputs if i.floating and i is not chosen]

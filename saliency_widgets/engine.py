@@ -33,7 +33,7 @@ from saliency_widgets import _inputs
 from saliency_widgets._checks import positive_int
 from saliency_widgets._compile import Filter, Method, compiled_step, distributed
 from saliency_widgets._model_shape import explained_position, model_inputs, model_shape
-from saliency_widgets.inspection import FixedInputs, explained_model, refuse_recurrent
+from saliency_widgets.inspection import FixedInputs, explained_model
 from saliency_widgets.methods import parameters, spec_of
 from saliency_widgets.targets import as_indices
 
@@ -180,7 +180,6 @@ def explain(
         units = shape.units()
         image_shape = _image_shape(spec, x)
         method_spec = spec_of(method)
-        refuse_recurrent(target.model, method_spec.name)
         params = method_spec.check(params, parameters.Context(target.model, image_shape))
         xla = method_spec.compiles_with_xla(params)
         if jit_compile and not xla:

@@ -7,6 +7,8 @@
 - :func:`head_model`: the layers after a spatial layer, fed replaced activations (Ablation-CAM).
 - :func:`guided_model`: the same layers with guided back-propagation through every ReLU.
 - :func:`relevance_model`: the same layers with LRP rules as their backward passes.
+- :func:`recurrent_layers`, :func:`check_cam_layer`: recurrent image models, refused by the
+  methods whose maps they would make meaningless.
 - :class:`FixedInputs`: a model with several inputs seen as a model of the explained one, the
   others held fixed (the builders above accept it and hold the same inputs fixed).
 
@@ -20,7 +22,11 @@ from saliency_widgets.inspection._heads import (
     ExplainedModel,
     explained_model,
 )
-from saliency_widgets.inspection._recurrent import refuse_recurrent
+from saliency_widgets.inspection._recurrent import (
+    check_cam_layer,
+    check_relevance_layers,
+    recurrent_layers,
+)
 from saliency_widgets.inspection._relevance import Rules, check_layers, relevance_model
 from saliency_widgets.inspection._rules import BODY_RULES, FIRST_RULES, Rule
 from saliency_widgets.inspection._spatial import (
@@ -42,12 +48,14 @@ __all__ = [
     "Rule",
     "Rules",
     "SpatialModel",
+    "check_cam_layer",
     "check_layers",
+    "check_relevance_layers",
     "explained_model",
     "fed",
     "guided_model",
     "head_model",
-    "refuse_recurrent",
+    "recurrent_layers",
     "relevance_model",
     "repeated",
     "spatial_layers",

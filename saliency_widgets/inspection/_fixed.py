@@ -44,7 +44,11 @@ class FixedInputs:
 
     def __call__(self, x: tf.Tensor, training: bool = False) -> Any:
         """The model's outputs for images ``x`` (as many rows as the other inputs)."""
-        return self.model(self.feed(x), training=training)
+        structure = self.model.input  # a dict-input model takes a dict: same flat order
+        fed = self.feed(x)
+        if isinstance(structure, dict):
+            return self.model(keras.tree.pack_sequence_as(structure, fed), training=training)
+        return self.model(fed, training=training)
 
     def rebind(self, model: keras.Model) -> FixedInputs:
         """The same other inputs, fed to a model built from the same inputs."""

@@ -206,10 +206,15 @@ def spatial_layer(name: str, value: Any, context: Context) -> Any:
         raise ValueError(f"{name} must be None, a layer name or a keras layer, got {value!r}")
     if context.model is None:
         return value
-    from saliency_widgets.inspection import spatial_model
+    from saliency_widgets.inspection import check_cam_layer, spatial_model
 
     try:
-        spatial_model(context.model, value)
+        try:
+            spatial = spatial_model(context.model, value).model
+        except ValueError:
+            check_cam_layer(context.model, None, name)  # "no spatial layer": say why if recurrent
+            raise
+        check_cam_layer(context.model, spatial, name)
     except ValueError as error:
         message = str(error).rstrip(".")
         if "subclassed" in message:
@@ -224,8 +229,9 @@ def relevance_rule(name: str, value: Any, context: Context) -> Any:
 
     one_of(*RULES)(name, value, context)
     if context.model is not None:
-        from saliency_widgets.inspection import check_layers
+        from saliency_widgets.inspection import check_layers, check_relevance_layers
 
+        check_relevance_layers(context.model)
         check_layers(context.model)
     return value
 
