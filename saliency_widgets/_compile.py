@@ -91,7 +91,7 @@ def compiled_step(
     jit: bool,
     position: int | None = None,
 ) -> Callable:
-    """One compiled ``(x, indices, *others) -> (logits, maps)`` function, cached per model and options.
+    """One compiled ``(x, indices, *others) -> (logits, maps)`` function per model and options.
 
     Args:
         model: The (logits) model explained.

@@ -2,7 +2,8 @@
 
 A model with several inputs takes them as the model does (a dict by input name or a list in
 ``model.inputs`` order); :func:`split_inputs` separates the explained images from the other
-inputs, checked here, which are then batched and padded with the images."""
+inputs, checked here, which are then batched and padded with the images.
+"""
 
 from __future__ import annotations
 
