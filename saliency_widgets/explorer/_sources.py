@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from saliency_widgets._grid_options import GridOptions
+from saliency_widgets._held_inputs import ModelInputs
 from saliency_widgets._messages import InputError, describe
 from saliency_widgets.explorer._data import DEFAULT_METHODS, explain_top_k, parse_methods
 from saliency_widgets.explorer._html import fragment
@@ -71,6 +72,7 @@ def explorer_from_sources(
     class_names: str | Sequence[str] | None = None,
     base: Path | None = None,
     verbose: bool | str = False,
+    model_inputs: ModelInputs = None,
 ) -> str:
     """Loads the inputs, computes the maps and returns the explorer's HTML fragment.
 
@@ -83,6 +85,8 @@ def explorer_from_sources(
         class_names: Names, a reference, a ``.json``/``.txt`` file or a comma list.
         base: Folder that relative paths are resolved against.
         verbose: The engine's progress bar.
+        model_inputs: A model's inputs other than the images (see
+            :func:`saliency_widgets.sources.load_sources`).
 
     Returns:
         The fragment (:func:`saliency_widgets.explorer.fragment`).
@@ -91,12 +95,19 @@ def explorer_from_sources(
         InputError: For any bad input or option, naming it, or a model that fails.
     """
     options, methods, top_k = explorer_options(strings)
-    sources = load_sources(model, images, preprocess=preprocess, class_names=class_names, base=base)
+    sources = load_sources(
+        model,
+        images,
+        preprocess=preprocess,
+        class_names=class_names,
+        base=base,
+        model_inputs=model_inputs,
+    )
     try:
         data = explain_top_k(
             sources.model,
             sources.images,
-            sources.inputs,
+            sources.model_x(),
             methods=methods,
             top_k=top_k,
             class_names=sources.class_names or None,

@@ -126,7 +126,8 @@ def through_fixed(build: Callable[..., R]) -> Callable[..., R]:
         result = build(model.model, *args, **kwargs)
         if isinstance(result, keras.Model):
             return model.rebind(result)  # type: ignore[return-value]
-        return dataclasses.replace(result, model=model.rebind(result.model))  # type: ignore[type-var]
+        rebound = model.rebind(result.model)  # type: ignore[attr-defined]
+        return dataclasses.replace(result, model=rebound)  # type: ignore[type-var]
 
     return wrapper
 

@@ -72,8 +72,9 @@ def check_cam_layer(model: keras.Model, spatial: keras.Model | None, parameter: 
     found = recurrent_layers(model)
     if not found:
         return
-    if spatial is not None:
-        upstream = _upstream(spatial, model_outputs(spatial)[0]) if model_outputs(spatial) else None
+    outputs = model_outputs(spatial) if spatial is not None else None
+    if spatial is not None and outputs:
+        upstream = _upstream(spatial, outputs[0])
         if upstream is not None:
             found = recurrent_layers(upstream)
             if not found:

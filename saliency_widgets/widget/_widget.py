@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from saliency_widgets import display, explorer, render
 from saliency_widgets._checks import positive_int
+from saliency_widgets._held_inputs import ModelInputs, held_inputs
 from saliency_widgets.methods import METHODS, get_method
 from saliency_widgets.widget import _checks, _compute
 from saliency_widgets.widget._catalogue import Catalogue
@@ -76,6 +77,9 @@ class SaliencyWidget(anywidget.AnyWidget):
         batch_size: Images per batch of the start-up forward pass.
         per_page: Thumbnails per page.
         prefetch: Compute the neighbouring images' maps in the background.
+        model_inputs: For a model with several inputs, the ones other than the images (held
+            fixed): a dict of arrays by input name (one row per image, or one row for all), or
+            a function ``images -> dict`` called once with the images as given.
 
     Raises:
         TypeError: If ``model`` is not a Keras model or ``images`` are not images.
@@ -132,10 +136,13 @@ class SaliencyWidget(anywidget.AnyWidget):
         batch_size: int = 32,
         per_page: int = 24,
         prefetch: bool = True,
+        model_inputs: ModelInputs = None,
     ) -> None:
         pictures = load_pictures(images)
         count = len(pictures)
-        predictor = _compute.Predictor(model)
+        given = pictures.originals  # stacked when they can be: what a model_inputs function sees
+        given = np.stack(given) if pictures.same_shape(range(count)) else given  # type: ignore[assignment]
+        predictor = _compute.Predictor(model, held_inputs(model, model_inputs, given))
         offered = explorer.parse_methods(list(METHODS) if methods is None else methods)
         get_method(method)  # names the known methods when it is not one
         shown = [display.to_rgb(picture) for picture in pictures.originals]
