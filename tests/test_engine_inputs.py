@@ -46,17 +46,16 @@ def _tape_gradients(model: keras.Model, x: np.ndarray, meta: np.ndarray, classes
     return tape.gradient(score, images).numpy()  # images are independent: one sum is enough
 
 
+def _raw_maps(method, model, data, **options) -> np.ndarray:
+    """Maps of the five images in batches of 2 + 2 + 1 (the last one padded), unfiltered."""
+    x, meta, classes = data
+    options = {"batch_size": 2, "postprocessing": None, "verbose": False, **options}
+    return sw.explain(method, model, {"img": x, "meta": meta}, classes, **options)[1]
+
+
 def test_gradients_equal_a_tape_with_the_metadata_held_fixed(model, data) -> None:
     x, meta, classes = data
-    _, maps = sw.explain(
-        sw.methods.gradient.gradients,
-        model,
-        {"img": x, "meta": meta},
-        classes,
-        batch_size=2,  # 2 + 2 + 1: the last batch is padded
-        postprocessing=None,
-        verbose=False,
-    )
+    maps = _raw_maps(sw.methods.gradient.gradients, model, data)
     expected = np.abs(_tape_gradients(model, x, meta, classes)).max(axis=-1)
     np.testing.assert_allclose(maps[..., 0], expected, rtol=1e-5, atol=1e-7)
     # The metadata matters: with other values the same images get other maps.
@@ -74,17 +73,8 @@ def test_a_list_in_input_order_equals_the_dict(model, data) -> None:
 def test_integrated_gradients_equal_a_hand_written_path_integral(model, data) -> None:
     x, meta, classes = data
     steps = 8
-    _, maps = sw.explain(
-        sw.methods.integrated.integrated_gradients,
-        model,
-        {"img": x, "meta": meta},
-        classes,
-        batch_size=2,
-        steps=steps,
-        step_batch=4,  # 4 path points per call: the metadata is tiled beside them
-        postprocessing=None,
-        verbose=False,
-    )
+    # 4 path points per call: the metadata is tiled beside them.
+    maps = _raw_maps(sw.methods.integrated.integrated_gradients, model, data, steps=8, step_batch=4)
     total = sum(_tape_gradients(model, (k + 0.5) / steps * x, meta, classes) for k in range(steps))
     expected = (total / steps * x).sum(axis=-1)  # zero baseline, signed sum over channels
     np.testing.assert_allclose(maps[..., 0], expected, rtol=1e-4, atol=1e-6)
@@ -92,16 +82,7 @@ def test_integrated_gradients_equal_a_hand_written_path_integral(model, data) ->
 
 def test_gradcam_equals_a_hand_written_gradcam(model, data) -> None:
     x, meta, classes = data
-    _, maps = sw.explain(
-        sw.methods.cams.gradcam,
-        model,
-        {"img": x, "meta": meta},
-        classes,
-        batch_size=2,
-        postprocessing=None,
-        resizing=False,
-        verbose=False,
-    )
+    maps = _raw_maps(sw.methods.cams.gradcam, model, data, resizing=False)
     logits_model = _logits_model(model)
     two = keras.Model(
         logits_model.inputs, [logits_model.get_layer("features").output, logits_model.output]
