@@ -339,9 +339,11 @@ def partial_explain(
         f":func:`saliency_widgets.explain` ({defaults_text or 'no defaults'}).\n\n"
         "Args:\n"
         "    model: The Keras model.\n"
-        "    x: Preprocessed images ``(N, H, W, C)`` or a ``tf.data.Dataset``.\n"
+        "    x: Preprocessed images ``(N, H, W, C)`` or a ``tf.data.Dataset``; for a model\n"
+        "        with several inputs, all of them (a dict by name or a list in model order).\n"
         "    indices: Classes to explain (``None``, int, ``(N,)`` or ``(N, K)``).\n"
-        "    **kwargs: Options of :func:`saliency_widgets.explain` and of the method.\n\n"
+        "    **kwargs: Options of :func:`saliency_widgets.explain` (``explained_input=``\n"
+        "        for a model with several inputs …) and of the method.\n\n"
         "Returns:\n"
         "    ``(logits, maps)``: ``(N, L)`` and ``(N, H, W, K)`` numpy arrays.\n"
     )

@@ -94,7 +94,7 @@ def tiled(model: M, k: int | tf.Tensor) -> M:
     """
     if isinstance(model, FixedInputs):
         return model.with_rows(  # type: ignore[return-value]
-            lambda o: tf.tile(o, tf.concat([[k], tf.ones([tf.rank(o) - 1], tf.int32)], 0))
+            lambda o: tf.tile(o, tf.concat([[k], tf.ones([o.shape.rank - 1], tf.int32)], 0))
         )
     return model
 
