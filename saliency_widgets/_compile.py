@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from saliency_widgets.filters import SPATIAL_AXIS
+from saliency_widgets.inspection import FixedInputs
 
 Method = Callable[..., tuple[tf.Tensor, tf.Tensor]]
 Filter = Callable[..., tf.Tensor]
@@ -88,8 +89,9 @@ def compiled_step(
     postprocessing: Filter | None,
     size: tuple[int, int] | None,
     jit: bool,
+    position: int | None = None,
 ) -> Callable:
-    """One compiled ``(x, indices) -> (logits, maps)`` function, cached per model and options.
+    """One compiled ``(x, indices, *others) -> (logits, maps)`` function per model and options.
 
     Args:
         model: The (logits) model explained.
@@ -98,11 +100,14 @@ def compiled_step(
         postprocessing: Filter applied to the maps, or ``None``.
         size: ``(H, W)`` the maps are resized to, or ``None``.
         jit: Whether to compile with XLA.
+        position: For a model with several inputs, the explained input's index: the step then
+            takes the batch's other inputs after ``indices`` and the method sees the model as
+            :class:`~saliency_widgets.inspection.FixedInputs` (``None``: one input).
 
     Returns:
         The compiled function.
     """
-    key = (method, _hashable(params), postprocessing, size, jit)
+    key = (method, _hashable(params), postprocessing, size, jit, position)
     cache = _COMPILED.setdefault(model, {})
     if key in cache:
         return cache[key]
@@ -111,8 +116,11 @@ def compiled_step(
     # (and its weights) alive forever.
     model_ref = weakref.ref(model)
 
-    def step(x: tf.Tensor, indices: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        logits, maps = method(model_ref(), x, indices, **params)
+    def step(x: tf.Tensor, indices: tf.Tensor, *others: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        explained = model_ref()
+        if position is not None:
+            explained = FixedInputs(explained, position, others)
+        logits, maps = method(explained, x, indices, **params)
         if postprocessing is not None:
             maps = postprocessing(maps, axis=SPATIAL_AXIS)
         if size is not None:
@@ -142,19 +150,16 @@ def distributed(step: Callable, strategy: tf.distribute.Strategy) -> Callable:
         strategy: The model's distribution strategy.
 
     Returns:
-        ``run(x, indices) -> (logits, maps)`` over the whole batch.
+        ``run(x, indices, *others) -> (logits, maps)`` over the whole batch.
     """
     replicas = strategy.num_replicas_in_sync
 
-    def run(x: np.ndarray, indices: np.ndarray) -> tuple[tf.Tensor, tf.Tensor]:
+    def run(x: np.ndarray, indices: np.ndarray, *others: np.ndarray) -> tuple[tf.Tensor, tf.Tensor]:
         per = len(x) // replicas
 
-        def shard(context: tf.distribute.ValueContext) -> tuple[tf.Tensor, tf.Tensor]:
+        def shard(context: tf.distribute.ValueContext) -> tuple[tf.Tensor, ...]:
             i = context.replica_id_in_sync_group
-            return (
-                tf.constant(x[i * per : (i + 1) * per]),
-                tf.constant(indices[i * per : (i + 1) * per]),
-            )
+            return tuple(tf.constant(a[i * per : (i + 1) * per]) for a in (x, indices, *others))
 
         values = strategy.experimental_distribute_values_from_function(shard)
         outputs = strategy.run(step, args=values)

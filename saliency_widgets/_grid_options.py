@@ -172,6 +172,10 @@ INPUT_HELP: dict[str, str] = {
     "images": "image files, folders, glob patterns or one module:callable reference",
     "preprocess": "module:callable mapping the uint8 images to the model's inputs",
     "class-names": "module:callable, a .json/.txt file, or a comma-separated list",
+    "model-inputs": (
+        "for a model with several inputs, module:callable giving the ones other than the "
+        "images: a dict by input name, or a function images -> dict"
+    ),
 }
 """The inputs of a grid, shared by the directive's options and the command line's flags."""
 

@@ -1,4 +1,9 @@
-"""Validation and batching of the images given to :func:`saliency_widgets.explain`."""
+"""Validation and batching of the images given to :func:`saliency_widgets.explain`.
+
+A model with several inputs takes them as the model does (a dict by input name or a list in
+``model.inputs`` order); :func:`split_inputs` separates the explained images from the other
+inputs, checked here, which are then batched and padded with the images.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from saliency_widgets._model_shape import model_shape
+from saliency_widgets._model_shape import ModelInput, model_shape
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,123 @@ def dataset_length(dataset: tf.data.Dataset) -> int | None:
     return None  # batched: the size of the last batch is not known without reading it
 
 
+@dataclass(frozen=True)
+class SplitInputs:
+    """The explained images and the model's other inputs, as given.
+
+    Attributes:
+        images: The explained input as given (array, tensor, list of images or dataset).
+        others: The other inputs in ``model.inputs`` order (the explained one left out), as
+            numpy arrays of the declared dtypes; empty for a one-input model.
+        names: Their input names, for error messages.
+        position: The explained input's index in ``model.inputs``.
+    """
+
+    images: object
+    others: tuple[np.ndarray, ...] = ()
+    names: tuple[str, ...] = ()
+    position: int = 0
+
+
+def _listing(inputs: tuple[ModelInput, ...]) -> str:
+    names = [i.name for i in inputs]
+    first = inputs[0].name if inputs else "image"
+    return (
+        f"the model takes {len(inputs)} inputs {names}: pass {{{first!r}: images, …}} by name, "
+        "or a list in that order"
+    )
+
+
+def _other_input(value: object, spec: ModelInput, label: str) -> np.ndarray:
+    """One other input as a numpy array of its declared dtype, its rank and sizes checked."""
+    if isinstance(value, tf.Tensor | tf.Variable):
+        value = value.numpy()
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{label} is not a rectangular array: {error}") from None
+    if len(array.shape) != len(spec.shape) or any(
+        e is not None and e != s for e, s in zip(spec.shape[1:], array.shape[1:], strict=False)
+    ):
+        raise ValueError(
+            f"{label} has shape {array.shape} but input {spec.name!r} of the model takes "
+            f"{spec.shape} (batch axis first)"
+        )
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
+        raise TypeError(f"{label} must hold numbers, got dtype {array.dtype}")
+    try:
+        dtype = np.dtype(spec.dtype)
+    except TypeError:
+        dtype = np.dtype(np.float32)
+    array = array.astype(dtype, copy=False)
+    if np.issubdtype(dtype, np.floating) and not np.isfinite(array).all():
+        raise ValueError(f"{label} contains NaN or inf values")
+    return array
+
+
+def split_inputs(
+    x: object, inputs: tuple[ModelInput, ...], position: int, name: str = "x"
+) -> SplitInputs:
+    """Separates the explained images from the model's other inputs, checking both.
+
+    Args:
+        x: For a model with one input, the images. For several, a dict by input name, or a
+            list/tuple in ``model.inputs`` order.
+        inputs: The model's inputs (:func:`saliency_widgets._model_shape.model_inputs`).
+        position: The explained input's index.
+        name: What to call ``x`` in error messages.
+
+    Returns:
+        The :class:`SplitInputs`.
+
+    Raises:
+        ValueError: For a missing or unknown input name, a list of the wrong length, images
+            alone for a model with several inputs, or another input of the wrong shape or with
+            a number of rows unlike the images'.
+        TypeError: For another input that does not hold numbers.
+    """
+    names = [i.name for i in inputs]
+    if isinstance(x, dict):
+        missing = [n for n in names if n not in x]
+        unknown = [k for k in x if k not in names]
+        if missing or unknown:
+            what = f"has no input {missing[0]!r}" if missing else f"names {unknown[0]!r}"
+            raise ValueError(f"{name} {what}; {_listing(inputs)}")
+        values = [x[n] for n in names]
+        labels = [f"{name}[{n!r}]" for n in names]
+    elif len(inputs) <= 1:
+        return SplitInputs(x)
+    elif isinstance(x, tf.data.Dataset):
+        raise ValueError(
+            f"{name} is a tf.data.Dataset, but the model takes {len(inputs)} inputs {names}; "
+            "pass arrays instead: a dict {name: array, …} or a list in that order"
+        )
+    elif isinstance(x, list | tuple) and len(x) == len(inputs):
+        values = list(x)
+        labels = [f"{name}[{i}] ({n!r})" for i, n in enumerate(names)]
+    else:
+        given = f"a list of {len(x)}" if isinstance(x, list | tuple) else type(x).__name__
+        raise ValueError(f"{name} is {given}, but {_listing(inputs)}")
+    if len(inputs) <= 1:
+        return SplitInputs(values[0])
+    images = values[position]
+    rows = len(images) if hasattr(images, "__len__") else None
+    others = []
+    for k, (value, spec, label) in enumerate(zip(values, inputs, labels, strict=True)):
+        if k == position:
+            continue
+        array = _other_input(value, spec, label)
+        if rows is not None and len(array) != rows:
+            raise ValueError(
+                f"{label} has {len(array)} rows but the explained input {names[position]!r} has "
+                f"{rows} images; give one row per image"
+            )
+        others.append(array)
+    return SplitInputs(
+        images, tuple(others), tuple(n for k, n in enumerate(names) if k != position), position
+    )
+
+
 def pad_batch(x: np.ndarray, size: int) -> np.ndarray:
     """Pads a batch with zero images up to ``size`` so compiled functions never retrace."""
     if len(x) == size:
@@ -138,9 +260,11 @@ def pad_batch(x: np.ndarray, size: int) -> np.ndarray:
 
 __all__ = [
     "InputSpec",
+    "SplitInputs",
     "as_array",
     "as_float_batch",
     "dataset_batches",
     "dataset_length",
     "pad_batch",
+    "split_inputs",
 ]

@@ -95,6 +95,7 @@ def _inputs(args: argparse.Namespace) -> dict[str, object]:
         "images": args.images[0] if len(args.images) == 1 else args.images,
         "preprocess": args.preprocess,
         "class_names": args.class_names,
+        "model_inputs": args.model_inputs,
         "base": Path.cwd(),
         "verbose": "auto",
     }

@@ -4,6 +4,8 @@
 over inputs of any size. Around the method it
 
 - validates inputs and indices, with errors that name the argument;
+- takes a model's several inputs as the model does (a dict by name or a list), explains one of
+  them (``explained_input=``) and feeds the others unchanged, batched with the images;
 - explains pre-activation logits of softmax/sigmoid heads (see :mod:`saliency_widgets.inspection`);
 - pads the last batch (and the last chunk of classes) so the compiled function never retraces;
 - compiles one ``tf.function`` per (model, method, options), with XLA when it pays (see
@@ -30,8 +32,8 @@ from tqdm.auto import tqdm
 from saliency_widgets import _inputs
 from saliency_widgets._checks import positive_int
 from saliency_widgets._compile import Filter, Method, compiled_step, distributed
-from saliency_widgets._model_shape import model_shape
-from saliency_widgets.inspection import explained_model
+from saliency_widgets._model_shape import explained_position, model_inputs, model_shape
+from saliency_widgets.inspection import FixedInputs, explained_model
 from saliency_widgets.methods import parameters, spec_of
 from saliency_widgets.targets import as_indices
 
@@ -106,6 +108,7 @@ def explain(
     jit_compile: bool | None = None,
     output: int | str | None = None,
     logits: bool = True,
+    explained_input: str | int | None = None,
     **params: Any,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Explains a model's decisions on a batch of images with any method.
@@ -119,7 +122,10 @@ def explain(
         model: The Keras model. Its weights and layers are never modified.
         x: Preprocessed images ``(N, H, W, C)``: numpy array (any numeric dtype, cast to
             float32), tensor, list of arrays, or a ``tf.data.Dataset`` of images or
-            ``(images, labels)`` (batched or not; labels are ignored).
+            ``(images, labels)`` (batched or not; labels are ignored). For a model with several
+            inputs, all of them as the model takes them: a dict by input name or a list in
+            ``model.inputs`` order (arrays with one row per image); the inputs other than the
+            explained one are fed unchanged (held fixed), batched and padded with the images.
         indices: Classes to explain: ``None`` for every output unit (chunked so 1,000 classes fit
             in memory), an int for the same class everywhere, ``(N,)`` or ``(N, K)`` integers;
             see :func:`saliency_widgets.top_k`.
@@ -133,6 +139,8 @@ def explain(
         output: For a multi-output model, the index or name of the output to explain.
         logits: Explain the pre-activation logits of a softmax/sigmoid head (recommended:
             probabilities saturate). ``False`` explains the model's outputs as they are.
+        explained_input: For a model with several inputs, the name (or index) of the input the
+            maps are about; ``None`` takes the only image-shaped (rank-4 float) input.
         **params: Passed to ``method`` (e.g. ``reduce="mean"``).
 
     Returns:
@@ -143,8 +151,9 @@ def explain(
     Raises:
         TypeError: For a non-Keras model, non-numeric images or non-integer indices.
         ValueError: For inputs of the wrong rank, size or channels, NaN/inf inputs, an empty
-            batch, out-of-range or mis-shaped indices, ``batch_size <= 0``, or an ambiguous
-            multi-output model.
+            batch, out-of-range or mis-shaped indices, ``batch_size <= 0``, an ambiguous
+            multi-output model, a missing or mis-sized input of a model with several, an
+            explained input of integer ids, or a recurrent model for a method that rebuilds it.
 
     Example:
         >>> import saliency_widgets as sw
@@ -162,7 +171,11 @@ def explain(
     with scope:
         target = explained_model(model, output=output, logits=logits)
         target.sync()
-        shape = model_shape(target.model)
+        declared = model_inputs(target.model)
+        position = explained_position(declared, explained_input)
+        split = _inputs.split_inputs(x, declared, position)
+        x = split.images
+        shape = model_shape(target.model, position)
         spec = _inputs.InputSpec(*shape.image())
         units = shape.units()
         image_shape = _image_shape(spec, x)
@@ -180,7 +193,9 @@ def explain(
 
         if isinstance(x, tf.data.Dataset):
             total = _inputs.dataset_length(x)
-            batches = _inputs.dataset_batches(x, batch_size)
+            batches: Iterator[tuple[np.ndarray, tuple]] = (
+                (b, ()) for b in _inputs.dataset_batches(x, batch_size)
+            )
             selected = as_indices(indices, None, units)
         else:
             array = _inputs.as_array(x)
@@ -189,7 +204,10 @@ def explain(
             spec.check(array.shape)
             array = _inputs.as_float_batch(array)
             total = len(array)
-            batches = (array[i : i + batch_size] for i in range(0, total, batch_size))
+            batches = (
+                (array[i : i + batch_size], tuple(o[i : i + batch_size] for o in split.others))
+                for i in range(0, total, batch_size)
+            )
             selected = as_indices(indices, total, units)
 
         run = functools.partial(
@@ -206,6 +224,7 @@ def explain(
             strategy=strategy,
             params=params,
             broadcast=indices is not None and np.ndim(cast(Any, indices)) == 0,
+            position=position if split.others else None,
         )
         show = verbose is True or (verbose == "auto" and (total is None or total > batch_size))
         with tqdm(total=total, disable=not show, unit="img", desc="explaining") as bar:
@@ -233,7 +252,7 @@ def _class_chunks(
 
 def _run_batches(
     *,
-    batches: Iterator[np.ndarray],
+    batches: Iterator[tuple[np.ndarray, tuple]],
     progress: Callable[[int], object],
     method: Method,
     target_model: keras.Model,
@@ -247,32 +266,38 @@ def _run_batches(
     strategy: tf.distribute.Strategy | None,
     params: dict[str, Any],
     broadcast: bool,
+    position: int | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     all_logits: list[np.ndarray] = []
     all_maps: list[np.ndarray] = []
     steps: dict[tuple[int, int] | None, Callable] = {}
     start = 0
-    for raw in batches:
+    for raw, extra in batches:
         spec.check(raw.shape)
         x = _inputs.as_float_batch(raw)
         count = len(x)
         if selected is not None and not broadcast and start + count > len(selected):
             raise ValueError(f"indices has {len(selected)} rows but the dataset yields more images")
         padded = _inputs.pad_batch(x, batch_size)
+        # The other inputs are padded with the images, so row i stays image i's.
+        others = tuple(_inputs.pad_batch(o, batch_size) for o in extra)
         size = _resize_target(resizing, x.shape)
         if size not in steps:  # built once per call and image size, never per batch
-            step = compiled_step(target_model, method, params, postprocessing, size, jit)
+            step = compiled_step(target_model, method, params, postprocessing, size, jit, position)
             steps[size] = step if strategy is None else distributed(step, strategy)
         step = steps[size]
         if units is None:  # subclassed model: one forward pass tells the number of units
-            units = int(target_model(padded[:1]).shape[-1])
+            forward = (
+                target_model if position is None else FixedInputs(target_model, position, others)
+            )
+            units = int(forward(padded).shape[-1])
             selected = as_indices(selected, None, units)
         chunk = _class_chunk(batch_size, x.shape, units)
         pieces = []
         logits = None
         for block, real in _class_chunks(selected, start, count, units, chunk, broadcast):
             block = _inputs.pad_batch(block, batch_size)
-            logits, maps = step(padded, block)
+            logits, maps = step(padded, block, *others)
             pieces.append(np.asarray(maps)[:count, ..., :real])
         all_logits.append(np.asarray(logits)[:count])
         all_maps.append(np.concatenate(pieces, axis=-1))
@@ -314,9 +339,11 @@ def partial_explain(
         f":func:`saliency_widgets.explain` ({defaults_text or 'no defaults'}).\n\n"
         "Args:\n"
         "    model: The Keras model.\n"
-        "    x: Preprocessed images ``(N, H, W, C)`` or a ``tf.data.Dataset``.\n"
+        "    x: Preprocessed images ``(N, H, W, C)`` or a ``tf.data.Dataset``; for a model\n"
+        "        with several inputs, all of them (a dict by name or a list in model order).\n"
         "    indices: Classes to explain (``None``, int, ``(N,)`` or ``(N, K)``).\n"
-        "    **kwargs: Options of :func:`saliency_widgets.explain` and of the method.\n\n"
+        "    **kwargs: Options of :func:`saliency_widgets.explain` (``explained_input=``\n"
+        "        for a model with several inputs …) and of the method.\n\n"
         "Returns:\n"
         "    ``(logits, maps)``: ``(N, L)`` and ``(N, H, W, K)`` numpy arrays.\n"
     )

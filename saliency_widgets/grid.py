@@ -31,6 +31,7 @@ import numpy as np
 
 from saliency_widgets import render
 from saliency_widgets._grid_options import PANELS, ClassSelection, GridOptions, parse_params
+from saliency_widgets._held_inputs import ModelInputs
 from saliency_widgets._messages import GridError, InputError, describe
 from saliency_widgets._named_inputs import MODELS, ModelCache
 from saliency_widgets.predict import predict, probability_titles
@@ -129,7 +130,7 @@ def compute_grid(sources: Sources, options: GridOptions, verbose: bool | str = F
     spec, params, postprocessing = method_of(options)
     try:
         prediction = predict(
-            sources.model, sources.inputs, batch_size=options.batch_size, name="the images"
+            sources.model, sources.model_x(), batch_size=options.batch_size, name="the images"
         )
     except Exception as error:
         raise InputError(f"the model failed on the images: {describe(error, limit=300)}") from error
@@ -140,7 +141,7 @@ def compute_grid(sources: Sources, options: GridOptions, verbose: bool | str = F
         _, maps = explain(
             spec.function,
             sources.model,
-            sources.inputs,
+            sources.model_x(),
             indices,
             batch_size=options.batch_size,
             postprocessing=postprocessing,
@@ -209,7 +210,7 @@ def complete_attributions(
         _, raw = explain(
             spec.function,
             sources.model,
-            sources.inputs,
+            sources.model_x(),
             indices,
             batch_size=batch_size,
             postprocessing=None,
@@ -252,6 +253,8 @@ def score_maps(
     """
     from saliency_widgets.metrics import scorecard  # TensorFlow, on first use
 
+    if sources.held is not None:
+        raise InputError("metrics: the scores of a model with several inputs are not computed yet")
     try:
         cards = scorecard(
             sources.model,
@@ -302,6 +305,7 @@ def make_grid(
     base: Path | None = None,
     models: ModelCache = MODELS,
     verbose: bool | str = False,
+    model_inputs: ModelInputs = None,
 ) -> tuple[bytes, GridResult]:
     """Loads, explains and renders: the whole grid as PNG bytes.
 
@@ -316,6 +320,8 @@ def make_grid(
         base: Folder that relative paths are resolved against.
         models: The model cache (a model is loaded once per process).
         verbose: The engine's progress bar.
+        model_inputs: A model's inputs other than the images (see
+            :func:`saliency_widgets.sources.load_sources`).
 
     Returns:
         The PNG bytes and the computed result (its titles make good alt text).
@@ -326,7 +332,13 @@ def make_grid(
     options = options or GridOptions()
     method_of(options)  # fail on a bad method or filter before loading anything
     sources = load_sources(
-        model, images, preprocess=preprocess, class_names=class_names, base=base, models=models
+        model,
+        images,
+        preprocess=preprocess,
+        class_names=class_names,
+        base=base,
+        models=models,
+        model_inputs=model_inputs,
     )
     result = compute_grid(sources, options, verbose)
     return render.figure_to_png(grid_figure(result, options), dpi=options.dpi), result

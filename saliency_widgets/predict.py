@@ -70,15 +70,19 @@ def predict(
     batch_size: int = 32,
     output: int | str | None = None,
     name: str = "x",
+    explained_input: str | int | None = None,
 ) -> Prediction:
     """Scores images with the model the engine explains, batch by batch.
 
     Args:
         model: The Keras model (never modified).
-        x: Preprocessed images ``(N, H, W, C)`` (numpy, tensor or list of arrays).
+        x: Preprocessed images ``(N, H, W, C)`` (numpy, tensor or list of arrays); for a model
+            with several inputs, all of them as ``explain`` takes them (a dict by name or a
+            list in ``model.inputs`` order).
         batch_size: Images per forward call.
         output: For a multi-output model, the output to score (as in ``explain``).
         name: What to call ``x`` in error messages (e.g. ``"image 3"``).
+        explained_input: Which input holds the images (as in ``explain``).
 
     Returns:
         The :class:`Prediction`.
@@ -91,21 +95,29 @@ def predict(
     # TensorFlow is loaded here, on first use: render (and so the Sphinx extension) imports this
     # module for scores_to_probabilities.
     from saliency_widgets import _inputs
-    from saliency_widgets.inspection import explained_model
+    from saliency_widgets._model_shape import explained_position, model_inputs, model_shape
+    from saliency_widgets.inspection import FixedInputs, explained_model
 
     batch_size = positive_int("batch_size", batch_size)
     target = explained_model(model, output=output)
     target.sync()
-    array = _inputs.as_array(x, name=name)
+    declared = model_inputs(target.model)
+    position = explained_position(declared, explained_input)
+    split = _inputs.split_inputs(x, declared, position, name=name)
+    array = _inputs.as_array(split.images, name=name)
     if array.ndim >= 1 and len(array) == 0:
         raise ValueError(f"{name} is empty: expected at least one image")
-    _inputs.InputSpec.of(target.model).check(array.shape, name=name)
+    _inputs.InputSpec(*model_shape(target.model, position).image()).check(array.shape, name=name)
     array = _inputs.as_float_batch(array, name=name)
+
+    def forward(rows: slice) -> np.ndarray:
+        scorer = target.model
+        if split.others:
+            scorer = FixedInputs(target.model, position, [o[rows] for o in split.others])
+        return np.asarray(scorer(array[rows], training=False), np.float32)
+
     scores = np.concatenate(
-        [
-            np.asarray(target.model(array[i : i + batch_size], training=False), np.float32)
-            for i in range(0, len(array), batch_size)
-        ]
+        [forward(slice(i, i + batch_size)) for i in range(0, len(array), batch_size)]
     )
     if scores.ndim != 2:
         raise ValueError(f"the model's output has shape {scores.shape}; expected (N, L) scores")

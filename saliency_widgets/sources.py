@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from saliency_widgets._held_inputs import HeldInputs, ModelInputs, held_inputs
 from saliency_widgets._image_files import ImageSet, fit_images
 from saliency_widgets._messages import InputError, describe
 from saliency_widgets._model_shape import model_shape
@@ -56,6 +57,7 @@ class Sources:
         class_names: Names by class index (empty when none were given).
         labels: The true class of each image, or ``None``.
         masks: ``(N, H, W)`` object masks, or ``None``.
+        held: A model's inputs other than the images (one row per image), or ``None``.
     """
 
     model: Any
@@ -65,9 +67,25 @@ class Sources:
     class_names: tuple[str, ...] = ()
     labels: np.ndarray | None = None
     masks: np.ndarray | None = None
+    held: HeldInputs | None = None
 
     def __len__(self) -> int:
         return len(self.images)
+
+    def model_x(self, rows: slice | Sequence[int] | np.ndarray = slice(None)) -> Any:
+        """What :func:`saliency_widgets.explain` takes for the images ``rows``.
+
+        Args:
+            rows: Which images (a slice or indices; all by default).
+
+        Returns:
+            ``inputs[rows]``, or for a model with several inputs a dict by input name with the
+            other inputs' same rows beside them.
+        """
+        picked = rows if isinstance(rows, slice) else np.asarray(rows, dtype=np.intp)
+        if self.held is None:
+            return self.inputs[picked]
+        return self.held.feed(self.inputs[picked], rows)
 
 
 def checked_class_names(names: Sequence[str], units: int | None) -> tuple[str, ...]:
@@ -107,6 +125,7 @@ def load_sources(
     masks: np.ndarray | None = None,
     base: Path | None = None,
     models: ModelCache = MODELS,
+    model_inputs: ModelInputs = None,
 ) -> Sources:
     """Loads, fits and preprocesses: the one path from named or given inputs to arrays.
 
@@ -124,6 +143,10 @@ def load_sources(
         masks: ``(N, H, W)`` object masks.
         base: Folder that relative paths are resolved against.
         models: The model cache used for a model given by name.
+        model_inputs: For a model with several inputs, the ones other than the images: a dict
+            of arrays by input name (one row per image, or one row for all), a function
+            ``images -> dict`` (called with the fitted images, as shown), or a
+            ``module:callable`` reference (see :mod:`saliency_widgets._held_inputs`).
 
     Returns:
         The :class:`Sources`.
@@ -156,6 +179,7 @@ def load_sources(
         class_names=checked_class_names(names, units),
         labels=_per_image(found.labels if labels is None else labels, len(batch), "labels"),
         masks=_per_image(found.masks if masks is None else masks, len(batch), "masks"),
+        held=held_inputs(loaded, model_inputs, batch),
     )
 
 

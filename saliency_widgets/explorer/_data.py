@@ -106,7 +106,7 @@ def parse_methods(text: str | Sequence[str] | None) -> tuple[str, ...]:
 
 def _method_maps(
     model: Any,
-    x: np.ndarray,
+    x: Any,
     indices: np.ndarray,
     name: str,
     batch_size: int,
@@ -160,7 +160,7 @@ def checked_masks(masks: object, images: Sequence[np.ndarray]) -> tuple[np.ndarr
 def explain_top_k(
     model: Any,
     images: Sequence[np.ndarray] | np.ndarray,
-    x: np.ndarray,
+    x: np.ndarray | Mapping[str, Any],
     *,
     methods: Sequence[str] = DEFAULT_METHODS,
     top_k: int = 5,
@@ -172,7 +172,7 @@ def explain_top_k(
     batch_size: int = 32,
     verbose: bool | str = False,
     progress: Callable[[str], None] | None = None,
-    metrics: bool = True,
+    metrics: bool | None = None,
     sanity: bool = False,
 ) -> ExplorerData:
     """Explains every image's top-K classes with each method: the data of an explorer.
@@ -181,7 +181,8 @@ def explain_top_k(
         model: The Keras classifier (never modified).
         images: The images as displayed (uint8 or float, any of
             :func:`saliency_widgets.display.to_display_image`'s formats).
-        x: ``(N, H, W, C)`` model inputs of the same images.
+        x: ``(N, H, W, C)`` model inputs of the same images; for a model with several
+            inputs, a dict of them by input name (the others held fixed, one row per image).
         methods: Registry names of the methods.
         top_k: Classes per image.
         class_names: Names by class index (``"class i"`` when omitted).
@@ -194,7 +195,8 @@ def explain_top_k(
         verbose: The engine's progress bar.
         progress: Called with each method's name before its maps are computed (and with
             ``"metrics"`` and ``"sanity"`` before those).
-        metrics: Score every map for the trust panel
+        metrics: Score every map for the trust panel (``None``: when the model has one input;
+            the figures of a model with several inputs are not computed yet)
             (:func:`~saliency_widgets.explorer._figures.score_methods`: deletion and insertion
             against a random order, Gini, localisation when ``masks`` are given, completeness).
         sanity: Run :func:`saliency_widgets.metrics.sanity_check` on every map (one more run
@@ -209,10 +211,17 @@ def explain_top_k(
     from saliency_widgets.predict import predict
 
     methods = parse_methods(list(methods))
-    x = np.asarray(x, dtype=np.float32)
+    if isinstance(x, Mapping) and (metrics or sanity):
+        raise ValueError(
+            "metrics/sanity: the trust figures of a model with several inputs are not computed "
+            "yet; pass metrics=False and sanity=False"
+        )
+    if not isinstance(x, Mapping):
+        x = np.asarray(x, dtype=np.float32)
+    rows = len(next(iter(x.values()))) if isinstance(x, Mapping) and x else len(x)
     pictures = tuple(display.to_rgb(np.asarray(image)) for image in images)
-    if len(pictures) != len(x) or not pictures:
-        raise ValueError(f"{len(pictures)} images but {len(x)} model inputs")
+    if len(pictures) != rows or not pictures:
+        raise ValueError(f"{len(pictures)} images but {rows} model inputs")
     shown_masks = checked_masks(masks, pictures)  # before any model call
     prediction = predict(model, x, batch_size=batch_size, name="the images")
     units = prediction.logits.shape[1]
@@ -230,17 +239,17 @@ def explain_top_k(
             progress(name)
         found.append(_method_maps(model, x, indices, name, batch_size, verbose, params or {}))
     scores = checks = None
-    if metrics:
+    if not isinstance(x, Mapping) and (metrics or metrics is None):
         if progress is not None:
             progress("metrics")
         scores = score_methods(model, x, found, indices, shown_masks, batch_size)
-    if sanity:
+    if not isinstance(x, Mapping) and sanity:
         if progress is not None:
             progress("sanity")
         checks = check_methods(model, x, methods, indices, batch_size)
     return ExplorerData(
         images=pictures,
-        names=tuple(names) if names is not None else tuple(f"image {i}" for i in range(len(x))),
+        names=tuple(names) if names is not None else tuple(f"image {i}" for i in range(rows)),
         labels=None if labels is None else np.asarray(labels, dtype=np.int64),
         class_names=tuple(str(name) for name in class_names),
         indices=np.asarray(indices, dtype=np.int64),

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from saliency_widgets._grid_options import SWITCH_VALUES, GridOptions
+from saliency_widgets._held_inputs import ModelInputs
 from saliency_widgets._messages import InputError, describe
 from saliency_widgets.explorer._data import DEFAULT_METHODS, explain_top_k, parse_methods
 from saliency_widgets.explorer._html import fragment
@@ -49,9 +50,10 @@ def explorer_options(strings: Mapping[str, str]) -> tuple[GridOptions, tuple[str
             ``methods`` it is shown first.
 
     Returns:
-        The :class:`~saliency_widgets.grid.GridOptions` (``metrics`` as given, else
-        :data:`DEFAULT_METRICS`), the method names and the number of classes per image
-        (:data:`DEFAULT_TOP_K` unless ``classes`` says ``top-K``).
+        The :class:`~saliency_widgets.grid.GridOptions` (``metrics`` as given, else off;
+        :func:`explorer_from_sources` applies :data:`DEFAULT_METRICS` when it is not given),
+        the method names and the number of classes per image (:data:`DEFAULT_TOP_K` unless
+        ``classes`` says ``top-K``).
 
     Raises:
         InputError: For an option an explorer does not take or a value that does not parse.
@@ -60,7 +62,6 @@ def explorer_options(strings: Mapping[str, str]) -> tuple[GridOptions, tuple[str
     if refused:
         raise InputError(f"{refused[0]}: a grid option that an explorer does not use")
     grid = {key: value for key, value in strings.items() if key not in ("methods", "sanity")}
-    grid.setdefault("metrics", "on" if DEFAULT_METRICS else "off")
     options = GridOptions.from_strings(grid)
     if options.classes.top is None:
         raise InputError("classes: an explorer shows each image's top-K classes; write top-K")
@@ -98,6 +99,7 @@ def explorer_from_sources(
     class_names: str | Sequence[str] | None = None,
     base: Path | None = None,
     verbose: bool | str = False,
+    model_inputs: ModelInputs = None,
 ) -> str:
     """Loads the inputs, computes the maps and returns the explorer's HTML fragment.
 
@@ -110,6 +112,8 @@ def explorer_from_sources(
         class_names: Names, a reference, a ``.json``/``.txt`` file or a comma list.
         base: Folder that relative paths are resolved against.
         verbose: The engine's progress bar.
+        model_inputs: A model's inputs other than the images (see
+            :func:`saliency_widgets.sources.load_sources`).
 
     Returns:
         The fragment (:func:`saliency_widgets.explorer.fragment`).
@@ -119,21 +123,30 @@ def explorer_from_sources(
     """
     options, methods, top_k = explorer_options(strings)
     sanity = sanity_option(strings)
-    sources = load_sources(model, images, preprocess=preprocess, class_names=class_names, base=base)
+    sources = load_sources(
+        model,
+        images,
+        preprocess=preprocess,
+        class_names=class_names,
+        base=base,
+        model_inputs=model_inputs,
+    )
+    # The default is on where the figures can be computed (not yet for several inputs).
+    metrics = options.metrics if "metrics" in strings else DEFAULT_METRICS and sources.held is None
     try:
         data = explain_top_k(
             sources.model,
             sources.images,
-            sources.inputs,
+            sources.model_x(),
             methods=methods,
             top_k=top_k,
             class_names=sources.class_names or None,
             names=sources.names,
-            masks=sources.masks if options.metrics else None,
+            masks=sources.masks if metrics else None,
             params=options.params,
             batch_size=options.batch_size,
             verbose=verbose,
-            metrics=options.metrics,
+            metrics=metrics,
             sanity=sanity,
         )
     except InputError:

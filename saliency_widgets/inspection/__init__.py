@@ -8,15 +8,25 @@
 - :func:`head_model`: the layers after a spatial layer, fed replaced activations (Ablation-CAM).
 - :func:`guided_model`: the same layers with guided back-propagation through every ReLU.
 - :func:`relevance_model`: the same layers with LRP rules as their backward passes.
+- :func:`recurrent_layers`, :func:`check_cam_layer`: recurrent image models, refused by the
+  methods whose maps they would make meaningless.
+- :class:`FixedInputs`: a model with several inputs seen as a model of the explained one, the
+  others held fixed (the builders above accept it and hold the same inputs fixed).
 
 All results are cached per model object (weakly: a cache never keeps a user's model alive).
 """
 
+from saliency_widgets.inspection._fixed import FixedInputs, fed, repeated, tiled, unwrapped
 from saliency_widgets.inspection._guided import PositiveGradientGate, guided_model
 from saliency_widgets.inspection._heads import (
     SQUASHING_ACTIVATIONS,
     ExplainedModel,
     explained_model,
+)
+from saliency_widgets.inspection._recurrent import (
+    check_cam_layer,
+    check_relevance_layers,
+    recurrent_layers,
 )
 from saliency_widgets.inspection._relevance import Rules, check_layers, relevance_model
 from saliency_widgets.inspection._rules import BODY_RULES, FIRST_RULES, Rule
@@ -34,6 +44,7 @@ __all__ = [
     "FIRST_RULES",
     "SQUASHING_ACTIVATIONS",
     "ExplainedModel",
+    "FixedInputs",
     "HeadModel",
     "PositiveGradientGate",
     "Rule",
@@ -41,11 +52,18 @@ __all__ = [
     "SpatialModel",
     "TokenGrid",
     "TokenLayer",
+    "check_cam_layer",
     "check_layers",
+    "check_relevance_layers",
     "explained_model",
+    "fed",
     "guided_model",
     "head_model",
+    "recurrent_layers",
     "relevance_model",
+    "repeated",
     "spatial_layers",
     "spatial_model",
+    "tiled",
+    "unwrapped",
 ]

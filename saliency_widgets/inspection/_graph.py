@@ -41,8 +41,11 @@ def rebuild(graph: keras.Model, inputs: object, call: Callable[..., object]) -> 
         for layer in graph.layers:
             inputs = call(layer, inputs)
         return inputs
-    expected = graph.input  # clone_model wants exactly this structure ([x] or x)
-    if isinstance(expected, list) and not isinstance(inputs, list | tuple):
+    expected = graph.input  # clone_model wants exactly this structure ([x], x or a dict)
+    if isinstance(expected, dict):  # inputs come in model.inputs order, the dict's flat order
+        flat = list(inputs) if isinstance(inputs, list | tuple) else [inputs]
+        inputs = keras.tree.pack_sequence_as(expected, flat)
+    elif isinstance(expected, list) and not isinstance(inputs, list | tuple):
         inputs = [inputs]
     elif not isinstance(expected, list | tuple) and isinstance(inputs, list | tuple):
         (inputs,) = inputs
@@ -57,7 +60,8 @@ def fresh_inputs(like: Any) -> Any:
     """New ``keras.Input`` s with the shapes and dtypes of the symbolic tensors ``like``."""
     if isinstance(like, list | tuple):
         return [fresh_inputs(t) for t in like]
-    return keras.Input(batch_shape=tuple(like.shape), dtype=like.dtype)
+    # The same name: a dict-input model's graph is rebuilt from inputs keyed by these names.
+    return keras.Input(batch_shape=tuple(like.shape), dtype=like.dtype, name=like.name)
 
 
 def check_graph_model(model: keras.Model) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import keras
 import tensorflow as tf
 
+from saliency_widgets.inspection._fixed import through_fixed
 from saliency_widgets.inspection._graph import (
     check_graph_model,
     fresh_inputs,
@@ -62,6 +63,7 @@ def _guided_rebuild(graph: keras.Model, like: object) -> keras.Model:
 _GUIDED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+@through_fixed
 def guided_model(model: keras.Model) -> keras.Model:
     """A new model computing the same outputs, whose ReLUs back-propagate guided gradients.
 

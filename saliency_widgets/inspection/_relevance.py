@@ -21,6 +21,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
+from saliency_widgets.inspection._fixed import through_fixed
 from saliency_widgets.inspection._graph import (
     check_graph_model,
     fresh_inputs,
@@ -251,6 +252,7 @@ def _rebuild(graph: keras.Model, like: object, rules: Rules, raw: bool) -> keras
 _MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
+@through_fixed
 def relevance_model(model: keras.Model, rules: Rules) -> keras.Model:
     """A new model computing the same outputs, whose gradient is LRP relevance.
 

@@ -18,6 +18,7 @@ from saliency_widgets.inspection._calls import (
     named_layer,
     reaches_outputs,
 )
+from saliency_widgets.inspection._fixed import through_fixed
 from saliency_widgets.inspection._graph import fresh_inputs, inputs_of, model_outputs, rebuild
 from saliency_widgets.inspection._tokens import FoldTokens, TokenGrid, TokenLayer, UnfoldTokens
 
@@ -152,6 +153,7 @@ def _exposed(
         return chosen, tokens, _exposing_model(model, like, chosen.chain, chosen.layer, tokens)
 
 
+@through_fixed
 def spatial_model(model: keras.Model, layer: LayerChoice = None) -> SpatialModel:
     """A new two-output model ``inputs -> (activations of a spatial layer, outputs)``.
 

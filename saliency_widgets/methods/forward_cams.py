@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from saliency_widgets._checks import positive_int
-from saliency_widgets.inspection import head_model, spatial_model
+from saliency_widgets.inspection import fed, head_model, repeated, spatial_model, unwrapped
 from saliency_widgets.methods.chunks import chunk_size, chunked_sum
 from saliency_widgets.methods.feature_maps import Layer, ScoreActivation, class_scores
 from saliency_widgets.methods.gradient import class_indices
@@ -93,6 +93,7 @@ def scorecam(
         channels = top_channels
     image_bytes = 4 * math.prod(inputs.shape[1:])
     chunk = chunk_size(channel_batch, channels, image_bytes, inputs.shape[0])
+    per_copy = repeated(model, chunk)  # other inputs (if any) beside each masked copy
     size = tf.shape(inputs)[1:3]
     k = indices.shape[-1]
 
@@ -105,7 +106,7 @@ def scorecam(
         varies = tf.cast(tf.squeeze(high > low, [1, 2]), tf.float32) * valid  # (B, n)
         masked = inputs[:, None] * tf.transpose(masks, [0, 3, 1, 2])[..., None]  # (B, n, H, W, C)
         masked = tf.reshape(masked, tf.concat([[-1], tf.shape(inputs)[1:]], 0))
-        scores = class_scores(model(masked, training=False), activation)  # (B·n, L)
+        scores = class_scores(per_copy(masked, training=False), activation)  # (B·n, L)
         scores = tf.reshape(scores, [-1, chunk, tf.shape(scores)[-1]])
         chosen = tf.gather(scores, indices, axis=2, batch_dims=1)  # (B, n, K)
         chosen.set_shape([None, chunk, k])
@@ -159,7 +160,7 @@ def ablationcam(
     """
     _check_chunk("channel_batch", channel_batch)
     inputs = tf.convert_to_tensor(inputs, tf.float32)
-    head = head_model(model, layer)
+    head = head_model(unwrapped(model), layer)  # fed every input when it reads them
     activations, logits = spatial_model(model, layer).model(inputs, training=False)
     indices = class_indices(indices, logits)
     scores = tf.gather(logits, indices, batch_dims=1)  # (B, K)
@@ -168,6 +169,7 @@ def ablationcam(
     if head.takes_inputs:
         copy_bytes += 4 * math.prod(inputs.shape[1:])
     chunk = chunk_size(channel_batch, channels, copy_bytes, inputs.shape[0])
+    per_copy = repeated(model, chunk)
 
     def weighted(numbers: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
         keep = 1.0 - tf.one_hot(numbers, channels)  # (n, c)
@@ -175,7 +177,7 @@ def ablationcam(
         ablated = tf.reshape(ablated, tf.concat([[-1], tf.shape(activations)[1:]], 0))
         if head.takes_inputs:
             copies = tf.repeat(inputs, chunk, axis=0)  # image b for each of its n ablations
-            outputs = head.model([copies, ablated], training=False)
+            outputs = head.model([fed(per_copy, copies), ablated], training=False)
         else:
             outputs = head.model(ablated, training=False)
         outputs = tf.reshape(outputs, [-1, chunk, tf.shape(outputs)[-1]])  # (B, n, L)

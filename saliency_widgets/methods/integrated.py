@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from saliency_widgets._checks import positive_int
+from saliency_widgets.inspection import tiled as tiled_rows
 from saliency_widgets.methods._random import portable_uniform
 from saliency_widgets.methods.gradient import (
     Reduce,
@@ -197,12 +198,13 @@ def integrated_gradients(
     weights = tf.constant(weights.reshape(chunks, step_batch))
     batch = tf.shape(inputs)[0]
     tiled = tf.tile(indices, [step_batch, 1])
+    along = tiled_rows(model, step_batch)  # other inputs (if any) beside each point
 
     def path_gradients(chunk: tf.Tensor) -> tf.Tensor:
         alpha = tf.gather(alphas, chunk)[:, None, None, None, None]  # (s, 1, 1, 1, 1)
         points = reference[None] + alpha * delta[None]  # (s, B, H, W, C)
         points = tf.reshape(points, tf.concat([[-1], tf.shape(inputs)[1:]], 0))
-        _, grads = class_gradients(model, points, tiled)  # (s·B, K, H, W, C)
+        _, grads = class_gradients(along, points, tiled)  # (s·B, K, H, W, C)
         grads = tf.reshape(grads, tf.concat([[step_batch, batch], tf.shape(grads)[1:]], 0))
         return tf.tensordot(tf.gather(weights, chunk), grads, axes=1)  # (B, K, H, W, C)
 

@@ -202,7 +202,7 @@ def spatial_layer(name: str, value: Any, context: Context) -> Any:
     """``None`` (found automatically), a layer name or path, a layer, or a ``TokenLayer``."""
     import keras
 
-    from saliency_widgets.inspection import TokenLayer, spatial_model
+    from saliency_widgets.inspection import TokenLayer, check_cam_layer, spatial_model
 
     if value is not None and not isinstance(value, str | keras.Layer | TokenLayer):
         raise ValueError(
@@ -212,7 +212,12 @@ def spatial_layer(name: str, value: Any, context: Context) -> Any:
         return value
 
     try:
-        spatial_model(context.model, value)
+        try:
+            spatial = spatial_model(context.model, value).model
+        except ValueError:
+            check_cam_layer(context.model, None, name)  # "no spatial layer": say why if recurrent
+            raise
+        check_cam_layer(context.model, spatial, name)
     except ValueError as error:
         message = str(error).rstrip(".")
         if "subclassed" in message:
@@ -227,8 +232,9 @@ def relevance_rule(name: str, value: Any, context: Context) -> Any:
 
     one_of(*RULES)(name, value, context)
     if context.model is not None:
-        from saliency_widgets.inspection import check_layers
+        from saliency_widgets.inspection import check_layers, check_relevance_layers
 
+        check_relevance_layers(context.model)
         check_layers(context.model)
     return value
 

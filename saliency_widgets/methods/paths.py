@@ -23,6 +23,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from saliency_widgets.inspection import repeated
+from saliency_widgets.inspection import tiled as tiled_rows
 from saliency_widgets.methods.gradient import (
     Reduce,
     class_gradients,
@@ -165,10 +167,11 @@ def guided_integrated_gradients(
     x_base = tf.reshape(tf.cast(_per_class(reference, k), tf.float64), [batch * k, -1])
     units = tf.reshape(indices, [-1, 1])
     total = tf.reduce_sum(tf.abs(x_in - x_base), axis=1)
+    per_class = repeated(model, k)  # other inputs (if any) beside each image's K paths
 
     def gradient(x: tf.Tensor) -> tf.Tensor:
         points = tf.reshape(tf.cast(x, tf.float32), tf.concat([[-1], shape[1:]], 0))
-        _, grads = class_gradients(model, points, units)  # (N, 1, H, W, C)
+        _, grads = class_gradients(per_class, points, units)  # (N, 1, H, W, C)
         return tf.cast(tf.reshape(grads, tf.shape(x)), tf.float64)
 
     def body(step: tf.Tensor, x: tf.Tensor, attr: tf.Tensor) -> tuple[tf.Tensor, ...]:
@@ -291,6 +294,7 @@ def blur_integrated_gradients(
     widths = tf.constant(widths.reshape(chunks, step_batch).astype(np.float32))
     batch = tf.shape(inputs)[0]
     tiled = tf.tile(indices, [step_batch, 1])
+    along = tiled_rows(model, step_batch)  # other inputs (if any) beside each point
 
     def path_gradients(chunk: tf.Tensor) -> tf.Tensor:
         sigma = tf.gather(starts, chunk)  # (s,)
@@ -301,7 +305,7 @@ def blur_integrated_gradients(
         points, shifted = blurred[:step_batch], blurred[step_batch:]
         derivative = tf.cast((shifted - points) / grad_step, tf.float32)  # ∂x/∂σ
         flat = tf.reshape(tf.cast(points, tf.float32), tf.concat([[-1], tf.shape(inputs)[1:]], 0))
-        _, grads = class_gradients(model, flat, tiled)  # (s·B, K, H, W, C)
+        _, grads = class_gradients(along, flat, tiled)  # (s·B, K, H, W, C)
         grads = tf.reshape(grads, tf.concat([[step_batch, batch], tf.shape(grads)[1:]], 0))
         step = derivative * tf.gather(widths, chunk)[:, None, None, None, None]
         return tf.reduce_sum(grads * step[:, :, None], axis=0)  # (B, K, H, W, C)

@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from saliency_widgets._checks import positive_int
+from saliency_widgets.inspection import repeated
 from saliency_widgets.methods._random import portable_uniform
 from saliency_widgets.methods.chunks import chunk_size, chunked_sum
 from saliency_widgets.methods.feature_maps import ScoreActivation, class_scores
@@ -84,13 +85,14 @@ def masked_scores(
     scores = tf.gather(class_scores(logits, activation), indices, batch_dims=1)
     k = indices.shape[-1]
     chunk = chunk_size(mask_batch, count, 4 * int(math.prod(inputs.shape[1:])), inputs.shape[0])
+    per_copy = repeated(model, chunk)  # other inputs (if any) beside each masked copy
 
     def contribution(numbers: tf.Tensor, valid: tf.Tensor) -> tf.Tensor:
         masks = masks_of(numbers)  # (n, H, W)
         kept = masks[None, :, :, :, None]
         copies = inputs[:, None] * kept + fill * (1.0 - kept)  # (B, n, H, W, C)
         copies = tf.reshape(copies, tf.concat([[-1], tf.shape(inputs)[1:]], 0))
-        out = class_scores(model(copies, training=False), activation)
+        out = class_scores(per_copy(copies, training=False), activation)
         out = tf.reshape(out, [-1, chunk, tf.shape(out)[-1]])
         chosen = tf.gather(out, indices, axis=2, batch_dims=1)  # (B, n, K)
         chosen.set_shape([None, chunk, k])

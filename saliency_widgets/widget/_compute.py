@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from saliency_widgets import engine
+from saliency_widgets._held_inputs import HeldInputs
 from saliency_widgets._messages import describe
 from saliency_widgets.inspection import ExplainedModel, explained_model
 from saliency_widgets.methods.signs import signed_call
@@ -23,7 +24,12 @@ from saliency_widgets.widget._images import Pictures
 
 
 def explain_classes(
-    model: keras.Model, x: np.ndarray, classes: tuple[int, ...], method: str
+    model: keras.Model,
+    x: np.ndarray,
+    classes: tuple[int, ...],
+    method: str,
+    held: HeldInputs | None = None,
+    image: int = 0,
 ) -> np.ndarray:
     """Signed maps of several classes of one image, from one batched multi-class engine call.
 
@@ -32,6 +38,8 @@ def explain_classes(
         x: One preprocessed image ``(H, W, C)``.
         classes: The classes to explain.
         method: Registry name of the method.
+        held: The model's other inputs, for a model with several.
+        image: The image's index (its row of ``held``).
 
     Returns:
         ``(len(classes), H', W')`` float32 signed maps (NaN and infinities as 0).
@@ -40,7 +48,7 @@ def explain_classes(
     _, maps = engine.explain(
         call.function,
         model,
-        x[None],
+        x[None] if held is None else held.feed(x[None], [image]),
         np.asarray([classes], dtype=np.int32),
         batch_size=1,
         postprocessing=None,
@@ -110,10 +118,12 @@ class Predictor:
 
     Args:
         model: The user's model (never modified).
+        held: Its inputs other than the images, for a model with several.
     """
 
-    def __init__(self, model: keras.Model) -> None:
+    def __init__(self, model: keras.Model, held: HeldInputs | None = None) -> None:
         self.model = model
+        self.held = held
         self.target: ExplainedModel = explained_model(model)
 
     @property
@@ -143,7 +153,8 @@ class Predictor:
             ValueError: For inputs the model cannot take, or NaN/inf inputs or outputs.
         """
         name = f"image {first}" if len(x) == 1 else f"images {first}–{first + len(x) - 1}"
-        return predict(self.model, x, batch_size=max(1, len(x)), name=name).logits
+        fed = x if self.held is None else self.held.feed(x, slice(first, first + len(x)))
+        return predict(self.model, fed, batch_size=max(1, len(x)), name=name).logits
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,9 @@ class MapJobs:
             x = self.inputs[job.image]
             if x is None:
                 raise RuntimeError(f"image {job.image} has no model input")
-            maps = _compute.explain_classes(self.model, x, job.classes, job.method)
+            maps = _compute.explain_classes(
+                self.model, x, job.classes, job.method, self.predictor.held, job.image
+            )
         except Exception as error:
             state.record_failure(job, f"Could not compute the maps: {_compute.describe(error)}")
             with state.lock:

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from saliency_widgets import display, explorer, render
 from saliency_widgets._checks import positive_int
+from saliency_widgets._held_inputs import ModelInputs, held_inputs
 from saliency_widgets.methods import METHODS, get_method
 from saliency_widgets.metrics import SanityCheck, Scorecard
 from saliency_widgets.widget import _checks, _compute
@@ -83,6 +84,11 @@ class SaliencyWidget(anywidget.AnyWidget):
             Input × Gradient; about 64 more forward passes of one image; see
             :meth:`current_scores`). The panel's sanity button runs
             :func:`saliency_widgets.metrics.sanity_check` (see :meth:`check_sanity`).
+            ``None`` (the default): on for a model with one input; the figures of a model with
+            several are not computed yet.
+        model_inputs: For a model with several inputs, the ones other than the images (held
+            fixed): a dict of arrays by input name (one row per image, or one row for all), or
+            a function ``images -> dict`` called once with the images as given.
 
     Raises:
         TypeError: If ``model`` is not a Keras model or ``images`` are not images.
@@ -139,11 +145,19 @@ class SaliencyWidget(anywidget.AnyWidget):
         batch_size: int = 32,
         per_page: int = 24,
         prefetch: bool = True,
-        metrics: bool = True,
+        metrics: bool | None = None,
+        model_inputs: ModelInputs = None,
     ) -> None:
         pictures = load_pictures(images)
         count = len(pictures)
-        predictor = _compute.Predictor(model)
+        given = pictures.originals  # stacked when they can be: what a model_inputs function sees
+        given = np.stack(given) if pictures.same_shape(range(count)) else given  # type: ignore[assignment]
+        predictor = _compute.Predictor(model, held_inputs(model, model_inputs, given))
+        if metrics and predictor.held is not None:
+            raise ValueError(
+                "metrics: the trust figures of a model with several inputs are not computed "
+                "yet; pass metrics=False (the default for such a model)"
+            )
         offered = explorer.parse_methods(list(METHODS) if methods is None else methods)
         get_method(method)  # names the known methods when it is not one
         shown = [display.to_rgb(picture) for picture in pictures.originals]
@@ -161,7 +175,7 @@ class SaliencyWidget(anywidget.AnyWidget):
         self._batch_size = positive_int("batch_size", batch_size)
         k = positive_int("top_k", top_k)
         self._model = model
-        self._metrics = bool(metrics)
+        self._metrics = predictor.held is None if metrics is None else bool(metrics)
         self._state = WidgetState(count, Selection(0, None, method), k, prefetch, self._metrics)
         super().__init__(
             meta=self._catalogue.meta(self._view, k, self._metrics),

@@ -55,7 +55,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     Returns:
         Extension metadata: parallel reading and writing are safe.
     """
-    for name in ("model", "images", "preprocess", "class_names"):
+    for name in ("model", "images", "preprocess", "class_names", "model_inputs"):
         app.add_config_value(f"saliency_grid_{name}", None, "env", types=frozenset({str}))
     app.add_config_value("saliency_grid_defaults", {}, "env", types=frozenset({dict}))
     app.add_config_value("saliency_grid_cache_dir", None, "env", types=frozenset({str}))

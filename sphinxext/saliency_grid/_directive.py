@@ -177,7 +177,7 @@ class ComputedDirective(SphinxDirective):
         merged: dict[str, Setting] = {}
         for name, value in config.saliency_grid_defaults.items():
             merged[name] = Setting(str(value))
-        for name in ("model", "images", "preprocess", "class_names"):
+        for name in ("model", "images", "preprocess", "class_names", "model_inputs"):
             value = getattr(config, f"saliency_grid_{name}")
             if value:
                 merged[name.replace("_", "-")] = Setting(str(value))
@@ -210,8 +210,8 @@ class ComputedDirective(SphinxDirective):
                 if not found:
                     raise Problem(f"{name}: cannot find module {reference_module(text)!r}")
                 inputs[name], fingerprint = text, [paths.normalise(text), cache.digests(found)]
-            elif name == "preprocess":
-                raise Problem(f"preprocess: {text!r} is not a module:function reference")
+            elif name in ("preprocess", "model-inputs"):
+                raise Problem(f"{name}: {text!r} is not a module:function reference")
             elif name == "class-names" and not text.lower().endswith((".json", ".txt")):
                 inputs[name], fingerprint, found = text, paths.normalise(text), []
             elif name in ("images", "depends"):

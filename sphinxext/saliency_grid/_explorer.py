@@ -69,6 +69,7 @@ class SaliencyExplorer(ComputedDirective):
             strings=options,
             preprocess=inputs.get("preprocess"),
             class_names=inputs.get("class-names"),
+            model_inputs=inputs.get("model-inputs"),
             base=self.page_folder(),
         )
         data = text.encode("utf-8")

@@ -60,6 +60,7 @@ class SaliencyGrid(ComputedDirective):
             options=grid.GridOptions.from_strings(options),
             preprocess=inputs.get("preprocess"),
             class_names=inputs.get("class-names"),
+            model_inputs=inputs.get("model-inputs"),
             base=self.page_folder(),
         )
         info: dict[str, Any] = {

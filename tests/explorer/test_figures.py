@@ -120,7 +120,7 @@ def test_logit_curves_are_packed_between_their_extremes():
 def test_explorer_options_take_metrics_and_sanity():
     options, _, _ = explorer_options({"metrics": ""})
     assert options.metrics is True
-    assert explorer_options({})[0].metrics is explorer._sources.DEFAULT_METRICS
+    assert explorer._sources.DEFAULT_METRICS is True  # applied by explorer_from_sources
     assert explorer_options({"metrics": "no"})[0].metrics is False
     assert sanity_option({"sanity": ""}) is True and sanity_option({}) is False
     with pytest.raises(InputError, match="sanity: expected on or off"):
