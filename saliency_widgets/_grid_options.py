@@ -141,7 +141,14 @@ def parse_params(text: str) -> dict[str, Any]:
     return params
 
 
-def _number(options: Mapping[str, str], name: str, kind: type, low: float, high: float) -> Any:
+def number_option(
+    options: Mapping[str, str], name: str, kind: type, low: float, high: float
+) -> Any:
+    """Option ``name`` of ``options`` as a ``kind`` (int, float) in ``[low, high]``.
+
+    Raises:
+        InputError: Naming the option, for text that is not a number or one out of range.
+    """
     text = str(options[name]).strip()
     try:
         value = kind(text)
@@ -285,16 +292,16 @@ class GridOptions:
         if "panels" in options:
             values["panels"] = _parse_panels(str(options["panels"]))
         if "cols" in options:
-            values["cols"] = _number(options, "cols", int, 1, 64)
+            values["cols"] = number_option(options, "cols", int, 1, 64)
         if "overlay" in options:
             values["alpha"] = _display_option(options, "overlay", "alpha")
         if "dpi" in options:
-            values["dpi"] = _number(options, "dpi", int, 20, 600)
+            values["dpi"] = number_option(options, "dpi", int, 20, 600)
         if "batch-size" in options:
-            values["batch_size"] = _number(options, "batch-size", int, 1, 4096)
+            values["batch_size"] = number_option(options, "batch-size", int, 1, 4096)
         for name in SWITCHES:
             if name in options:
-                values[name] = _switch(options, name)
+                values[name] = switch_option(options, name)
         if "blend" in options:
             values["blend"] = str(options["blend"]).strip().lower()
             if values["blend"] not in display.BLENDS:
@@ -312,7 +319,12 @@ class GridOptions:
         return cls(**values)
 
 
-def _switch(options: Mapping[str, str], name: str) -> bool:
+def switch_option(options: Mapping[str, str], name: str) -> bool:
+    """Switch ``name`` of ``options``: on for no value (``:metrics:``) or one of ``SWITCH_VALUES``.
+
+    Raises:
+        InputError: Naming the option, for any other text.
+    """
     text = str(options[name]).strip()
     if text.lower() not in SWITCH_VALUES:
         raise InputError(
@@ -370,5 +382,7 @@ __all__ = [
     "GridOptions",
     "add_grid_arguments",
     "grid_option_strings",
+    "number_option",
     "parse_params",
+    "switch_option",
 ]
