@@ -27,6 +27,8 @@ class MethodScores:
         method: The registered name.
         label: Its human-readable label.
         maps: How many maps the means are over (0 when the method failed).
+        score: What the deletion and insertion curves track: the class's ``"probability"``
+            (a softmax or sigmoid head) or its ``"logit"``.
         deletion: Deletion AUC (lower is better).
         deletion_random: The same for a random pixel order on the same images.
         insertion: Insertion AUC (higher is better).
@@ -45,6 +47,7 @@ class MethodScores:
     method: str
     label: str
     maps: int = 0
+    score: str | None = None
     deletion: float | None = None
     deletion_random: float | None = None
     insertion: float | None = None
@@ -100,6 +103,7 @@ class MethodScores:
             method=method,
             label=label,
             maps=len(cards),
+            score=cards[0].score,
             deletion=mean([card.deletion.auc for card in cards]),
             deletion_random=mean([card.deletion.random_auc for card in cards]),
             insertion=mean([card.insertion.auc for card in cards]),
@@ -180,7 +184,8 @@ CRITERIA: dict[str, Criterion] = {
             "gain",
             "gain",
             True,
-            "insertion minus deletion AUC, over a random pixel order's (higher is better)",
+            "insertion minus deletion AUC, minus the same for a random pixel order: how much "
+            "better than chance the map orders the pixels the model needs (higher is better)",
         ),
         Criterion(
             "deletion-gain",
@@ -198,30 +203,48 @@ CRITERIA: dict[str, Criterion] = {
             "deletion",
             "deletion",
             False,
-            "class score's area as the most relevant pixels are deleted first (lower is better)",
+            "area under the class score as the map's most relevant pixels are deleted first "
+            "(lower is better)",
         ),
         Criterion(
             "insertion",
             "insertion",
             True,
-            "class score's area as the most relevant pixels are restored first (higher is better)",
+            "area under the class score as the most relevant pixels are restored first onto a "
+            "blurred copy (higher is better)",
         ),
         Criterion(
-            "pointing", "pointing", True, "share of maps whose peak is on the object (higher)"
+            "pointing",
+            "pointing",
+            True,
+            "share of maps whose peak lies on the object (higher is better)",
         ),
-        Criterion("energy", "energy", True, "share of the relevance on the object (higher)"),
-        Criterion("gini", "gini", True, "concentration of the map on few pixels (higher: sparser)"),
+        Criterion(
+            "energy",
+            "energy",
+            True,
+            "share of the map's positive relevance on the object (higher is better)",
+        ),
+        Criterion(
+            "gini",
+            "gini",
+            True,
+            "Gini index: how concentrated the map is on few pixels (higher: sparser)",
+        ),
         Criterion(
             "completeness",
             "completeness",
             False,
-            "|Σ map − score change| relative to the score change (lower is better)",
+            "|Σ attribution − (f(x) − f(baseline))| relative to |f(x) − f(baseline)| on the "
+            "logit, for Integrated Gradients and Input × Gradient (lower is better)",
         ),
         Criterion(
             "sanity",
             "sanity",
             False,
-            "|ρ| with the maps of a partly re-initialised model (lower: depends on the model)",
+            "mean |ρ| (Spearman) between each map and the method's map on a copy of the model "
+            "whose top half of weighted layers is re-initialised (lower is better: the map "
+            "depends on what the model learnt)",
         ),
     )
 }

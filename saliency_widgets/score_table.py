@@ -215,8 +215,9 @@ class ScoreTable:
                 Column(
                     "verdict",
                     "sanity verdict",
-                    f"maps flagged (|ρ| ≥ {self.sanity_threshold:g}) of all; a method fails "
-                    "when more than half of its maps are",
+                    f"how many of the method's maps the sanity check flags (|ρ| ≥ "
+                    f"{self.sanity_threshold:g}: the map barely changes when the model's top "
+                    "layers are re-initialised); the method fails when more than half are",
                 )
             )
         return tuple(columns)
@@ -238,10 +239,12 @@ class ScoreTable:
 
     def caption(self) -> str:
         """What the table ranks, on what: e.g. ``"23 methods ranked by gain on 8 images …"``."""
+        scores = {row.score for row in self.scored if row.score}
+        score = f"of its {scores.pop()} " if len(scores) == 1 else ""
         return (
             f"{len(self.rows)} methods ranked by {self.rank_by} ({_better(self.rank_by)}) on "
-            f"{self.images}, explaining {self.classes}; deletion and insertion in "
-            f"{self.steps} steps of {1 / self.steps:.1%} of the pixels."
+            f"{self.images}, explaining {self.classes}; deletion and insertion {score}in "
+            f"{self.steps} steps of 1/{self.steps} of the pixels."
         )
 
     def baseline(self) -> str:
@@ -286,7 +289,7 @@ _COLUMNS = {
         ("energy", "energy", CRITERIA["energy"].meaning),
         ("gini", "Gini", CRITERIA["gini"].meaning),
         ("completeness", "completeness gap", CRITERIA["completeness"].meaning),
-        ("sanity", "sanity |ρ|", CRITERIA["sanity"].meaning),
+        ("sanity", "sanity ρ", CRITERIA["sanity"].meaning),
     )
 }
 
