@@ -219,9 +219,8 @@ def scores_to_text(args: argparse.Namespace) -> int:
     if args.out is not None:
         _write_atomically(args.out, lambda path: path.write_text(text + "\n", "utf-8"))
         print(f"wrote {args.out.resolve()}")
-    print(
-        f"scored {len(table.rows)} methods on {table.count} images in {time.perf_counter() - start:.1f}s"
-    )
+    elapsed = time.perf_counter() - start
+    print(f"scored {len(table.rows)} methods on {table.count} images in {elapsed:.1f}s")
     return 0
 
 
