@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from saliency_widgets.metrics import SanityCheck, Scorecard
+    from saliency_widgets.metrics.sanity import SanityCheck
+    from saliency_widgets.metrics.scorecard import Scorecard
 
 
 @dataclass(frozen=True)
