@@ -141,7 +141,14 @@ def parse_params(text: str) -> dict[str, Any]:
     return params
 
 
-def _number(options: Mapping[str, str], name: str, kind: type, low: float, high: float) -> Any:
+def number_option(
+    options: Mapping[str, str], name: str, kind: type, low: float, high: float
+) -> Any:
+    """Option ``name`` of ``options`` as a ``kind`` (int, float) in ``[low, high]``.
+
+    Raises:
+        InputError: Naming the option, for text that is not a number or one out of range.
+    """
     text = str(options[name]).strip()
     try:
         value = kind(text)
@@ -289,16 +296,16 @@ class GridOptions:
         if "panels" in options:
             values["panels"] = _parse_panels(str(options["panels"]))
         if "cols" in options:
-            values["cols"] = _number(options, "cols", int, 1, 64)
+            values["cols"] = number_option(options, "cols", int, 1, 64)
         if "overlay" in options:
             values["alpha"] = _display_option(options, "overlay", "alpha")
         if "dpi" in options:
-            values["dpi"] = _number(options, "dpi", int, 20, 600)
+            values["dpi"] = number_option(options, "dpi", int, 20, 600)
         if "batch-size" in options:
-            values["batch_size"] = _number(options, "batch-size", int, 1, 4096)
+            values["batch_size"] = number_option(options, "batch-size", int, 1, 4096)
         for name in SWITCHES:
             if name in options:
-                values[name] = _switch(options, name)
+                values[name] = switch_option(options, name)
         if "blend" in options:
             values["blend"] = str(options["blend"]).strip().lower()
             if values["blend"] not in display.BLENDS:
@@ -316,7 +323,12 @@ class GridOptions:
         return cls(**values)
 
 
-def _switch(options: Mapping[str, str], name: str) -> bool:
+def switch_option(options: Mapping[str, str], name: str) -> bool:
+    """Switch ``name`` of ``options``: on for no value (``:metrics:``) or one of ``SWITCH_VALUES``.
+
+    Raises:
+        InputError: Naming the option, for any other text.
+    """
     text = str(options[name]).strip()
     if text.lower() not in SWITCH_VALUES:
         raise InputError(
@@ -334,25 +346,65 @@ def _parse_panels(text: str) -> tuple[str, ...]:
     return panels
 
 
+def add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds the input flags (``--model``, ``--images``, …), made from :data:`INPUT_HELP`.
+
+    Args:
+        parser: A subcommand's parser.
+    """
+    for name, text in INPUT_HELP.items():
+        required = name in ("model", "images")
+        nargs = "+" if name == "images" else None
+        parser.add_argument(f"--{name}", required=required, nargs=nargs, help=text)
+
+
+def add_option_arguments(
+    parser: argparse.ArgumentParser,
+    options: Mapping[str, str] = OPTION_HELP,
+    switches: Sequence[str] = SWITCHES,
+) -> None:
+    """Adds one flag per option, with its help; a switch's flag alone turns it on (or on/off).
+
+    Args:
+        parser: A subcommand's parser.
+        options: Option names and their help (default the grid's, :data:`OPTION_HELP`).
+        switches: Which of them are switches.
+    """
+    for name, text in options.items():
+        if name in switches:  # ``--metrics`` alone, as ``:metrics:`` alone, turns it on
+            parser.add_argument(f"--{name}", nargs="?", const="on", help=text)
+        else:
+            parser.add_argument(f"--{name}", help=text)
+
+
 def add_grid_arguments(parser: argparse.ArgumentParser) -> None:
     """Adds the grid's input and option flags, made from :data:`INPUT_HELP` and :data:`OPTION_HELP`.
 
     Args:
         parser: A subcommand's parser (``render``, ``explore``).
     """
-    for name, text in INPUT_HELP.items():
-        required = name in ("model", "images")
-        nargs = "+" if name == "images" else None
-        parser.add_argument(f"--{name}", required=required, nargs=nargs, help=text)
-    for name, text in OPTION_HELP.items():
-        if name in SWITCHES:  # ``--metrics`` alone, as ``:metrics:`` alone, turns it on
-            parser.add_argument(f"--{name}", nargs="?", const="on", help=text)
-        else:
-            parser.add_argument(f"--{name}", help=text)
+    add_input_arguments(parser)
+    add_option_arguments(parser)
+
+
+def option_strings(
+    args: argparse.Namespace, options: Mapping[str, str] = OPTION_HELP
+) -> dict[str, str]:
+    """The option flags given on the command line, as text keyed by option name.
+
+    Args:
+        args: Arguments parsed by a parser with :func:`add_option_arguments`'s flags.
+        options: The options those flags were made from (default the grid's).
+
+    Returns:
+        The options given, by name.
+    """
+    values = {name: getattr(args, name.replace("-", "_")) for name in options}
+    return {name: value for name, value in values.items() if value is not None}
 
 
 def grid_option_strings(args: argparse.Namespace) -> dict[str, str]:
-    """The option flags given on the command line, as :meth:`GridOptions.from_strings` reads them.
+    """The grid's option flags given, as :meth:`GridOptions.from_strings` reads them.
 
     Args:
         args: Arguments parsed by a parser :func:`add_grid_arguments` made.
@@ -360,8 +412,7 @@ def grid_option_strings(args: argparse.Namespace) -> dict[str, str]:
     Returns:
         The options given, by name.
     """
-    values = {name: getattr(args, name.replace("-", "_")) for name in OPTION_HELP}
-    return {name: value for name, value in values.items() if value is not None}
+    return option_strings(args)
 
 
 __all__ = [
@@ -373,6 +424,11 @@ __all__ = [
     "ClassSelection",
     "GridOptions",
     "add_grid_arguments",
+    "add_input_arguments",
+    "add_option_arguments",
     "grid_option_strings",
+    "number_option",
+    "option_strings",
     "parse_params",
+    "switch_option",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``saliency-widgets demo``, ``render`` and ``explore``.
+"""Command line: ``saliency-widgets demo``, ``render``, ``explore`` and ``scores``.
 
 ``demo`` explains the bundled model on bundled images. ``render`` is the command-line twin of the
 ``.. saliency-grid::`` Sphinx directive, for scripts and CI: the same options, the same code
@@ -18,6 +18,14 @@ opens from disk::
         --preprocess saliency_widgets.zoo:preprocess
         --class-names saliency_widgets.zoo:class_names --classes top-5
         --methods gradients,smoothgrad,gradcam --out explorer.html
+
+``scores`` is the twin of ``.. saliency-scores::``: the methods ranked by their figures on the
+images, printed as a markdown table (and written to ``--out`` if given)::
+
+    saliency-widgets scores --model saliency_widgets.zoo:load_shapes_model
+        --images "saliency_widgets.zoo:load_samples(8)"
+        --preprocess saliency_widgets.zoo:preprocess
+        --methods gradients,gradcam,guided_backprop --rank-by energy --sanity
 """
 
 from __future__ import annotations
@@ -38,9 +46,21 @@ from pathlib import Path
 import numpy as np
 
 from saliency_widgets import grid, render
-from saliency_widgets._grid_options import add_grid_arguments, grid_option_strings
+from saliency_widgets._grid_options import (
+    add_grid_arguments,
+    add_input_arguments,
+    add_option_arguments,
+    grid_option_strings,
+    option_strings,
+)
 from saliency_widgets._messages import InputError
 from saliency_widgets.explorer import DEFAULT_METHODS, explorer_from_sources, page
+from saliency_widgets.score_table import (
+    SCORE_OPTION_HELP,
+    SCORE_SWITCHES,
+    ScoreOptions,
+    make_score_table,
+)
 from saliency_widgets.sources import load_sources
 
 
@@ -176,6 +196,37 @@ def explore_to_file(args: argparse.Namespace) -> int:
     return 0
 
 
+def scores_to_text(args: argparse.Namespace) -> int:
+    """Runs ``saliency-widgets scores``: the methods ranked by their figures, as markdown.
+
+    Args:
+        args: The parsed ``scores`` arguments.
+
+    Returns:
+        The exit status: 0 (a method that failed is a row and a warning on stderr), or 1 with a
+        message on stderr when an input or option is wrong.
+    """
+    start = time.perf_counter()
+    try:
+        options = ScoreOptions.from_strings(option_strings(args, SCORE_OPTION_HELP))
+        table = make_score_table(options=options, **{**_inputs(args), "verbose": True})  # type: ignore[arg-type]
+    except InputError as error:
+        print(f"saliency-widgets scores: error: {error}", file=sys.stderr)
+        return 1
+    for row in table.failures:
+        print(
+            f"saliency-widgets scores: warning: {row.method} failed: {row.error}", file=sys.stderr
+        )
+    text = table.markdown()
+    print(text)
+    if args.out is not None:
+        _write_atomically(args.out, lambda path: path.write_text(text + "\n", "utf-8"))
+        print(f"wrote {args.out.resolve()}")
+    elapsed = time.perf_counter() - start
+    print(f"scored {len(table.rows)} methods on {table.count} images in {elapsed:.1f}s")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The ``saliency-widgets`` argument parser, its flags made from the directives' options."""
     main_parser = argparse.ArgumentParser(
@@ -217,6 +268,18 @@ def parser() -> argparse.ArgumentParser:
     explore_parser.add_argument(
         "--out", type=Path, required=True, help="where to write the HTML page"
     )
+    scores_parser = commands.add_parser(
+        "scores",
+        help="rank methods by their figures on images, as a markdown table (the twin of the "
+        "saliency-scores Sphinx directive)",
+        description="Explain the images with each method, score every map (deletion and "
+        "insertion against a random order, localisation when the images have masks, Gini, "
+        "completeness, and the sanity check with --sanity) and print the methods ranked by one "
+        "figure. Options take the same text as the saliency-scores directive's options.",
+    )
+    add_input_arguments(scores_parser)
+    add_option_arguments(scores_parser, SCORE_OPTION_HELP, SCORE_SWITCHES)
+    scores_parser.add_argument("--out", type=Path, help="also write the table to this file")
     return main_parser
 
 
@@ -236,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "render":
         return render_to_file(args)
+    if args.command == "scores":
+        return scores_to_text(args)
     return explore_to_file(args)
 
 

@@ -170,18 +170,13 @@ def compute_grid(sources: Sources, options: GridOptions, verbose: bool | str = F
     return GridResult(sources.images, sources.names, indices, maps, titles, label, scores)
 
 
-COMPLETE_METHODS = ("integrated_gradients", "input_x_gradient")
-"""Methods whose signed, channel-summed maps add up to the class score's change from a baseline
-(zeros for Input × Gradient): a scored grid prints their completeness gap."""
-
-
 def complete_attributions(
     spec: Any, sources: Sources, indices: np.ndarray, params: dict[str, Any], batch_size: int
 ) -> np.ndarray | None:
     """The raw maps whose completeness gap a scored grid prints, or ``None`` for none.
 
-    Only :data:`COMPLETE_METHODS` with the signed ``reduce="sum"`` (their default) have one, and
-    only their raw maps (no postprocessing, no resizing) add up: they cost a second run.
+    See :func:`saliency_widgets.metrics.comparison.raw_attributions` (the one place that knows
+    which methods have one).
 
     Args:
         spec: The method's registry entry (:func:`method_of`).
@@ -196,30 +191,14 @@ def complete_attributions(
     Raises:
         InputError: When the method fails.
     """
-    from saliency_widgets.engine import explain  # TensorFlow, on first use
+    from saliency_widgets.metrics.comparison import raw_attributions  # TensorFlow, on first use
 
-    baseline = params.get("baseline")
-    # The scorecard rebuilds the baseline with its own seed and blur (the blur is also its
-    # insertion canvas's): for another seed or blur the gap would be measured from elsewhere.
-    elsewhere = (baseline == "uniform" and params.get("seed", 0) != 0) or (
-        baseline == "blurred" and params.get("blur_sigma") is not None
-    )
-    if spec.name not in COMPLETE_METHODS or params.get("reduce", "sum") != "sum" or elsewhere:
-        return None
     try:
-        _, raw = explain(
-            spec.function,
-            sources.model,
-            sources.model_x(),
-            indices,
-            batch_size=batch_size,
-            postprocessing=None,
-            resizing=False,
-            **params,
+        return raw_attributions(
+            spec.name, sources.model, sources.model_x(), indices, params, batch_size=batch_size
         )
     except Exception as error:
         raise InputError(f"metrics: {describe(error, limit=300)}") from error
-    return np.asarray(raw)
 
 
 def score_maps(
@@ -345,7 +324,6 @@ def make_grid(
 
 
 __all__ = [
-    "COMPLETE_METHODS",
     "MODELS",
     "PANELS",
     "ClassSelection",

@@ -249,3 +249,36 @@ def test_metrics_is_a_switch_and_an_explorer_holds_its_figures_with_it(inputs, t
     assert status == 0
     stored = json.loads(re.search(r'json">(.*?)</script>', page.read_text(), re.S).group(1))
     assert stored["scores"] is None
+
+
+def test_scores_prints_the_ranked_table_of_the_score_table_module(inputs, tmp_path, capsys):
+    from saliency_widgets import score_table
+
+    model, images = inputs
+    out = tmp_path / "scores.md"
+    args = ["--model", str(model), "--images", str(images / "*.png")]
+    methods = ["--methods", "gradients,occlusion", "--rank-by", "deletion", "--sanity"]
+    assert cli.main(["scores", *args, *methods, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    expected = score_table.make_score_table(
+        model=str(model),
+        images=str(images / "*.png"),
+        options=score_table.ScoreOptions.from_strings(
+            {"methods": "gradients,occlusion", "rank-by": "deletion", "sanity": ""}
+        ),
+    )
+    assert expected.markdown() in printed and out.read_text() == expected.markdown() + "\n"
+    deletions = [float(cells[3]) for cells in expected.cells()]
+    assert deletions == sorted(deletions)  # lower is better
+    assert "scored 2 methods on" in printed
+
+
+def test_scores_errors_are_one_line_and_status_1(inputs, capsys):
+    model, images = inputs
+    args = ["scores", "--model", str(model), "--images", str(images / "*.png")]
+    assert cli.main([*args, "--rank-by", "beauty"]) == 1
+    assert "saliency-widgets scores: error: rank-by: 'beauty'; expected one of gain" in (
+        capsys.readouterr().err
+    )
+    assert cli.main([*args, "--methods", "magic"]) == 1
+    assert "error: methods: unknown ['magic']; expected names among" in capsys.readouterr().err

@@ -55,7 +55,7 @@ def complete(method: str, maps: np.ndarray, inputs: np.ndarray) -> bool:
         maps: ``(..., h, w)`` signed maps.
         inputs: ``(..., H, W, C)`` the model inputs they explain (the maps must not be resized).
     """
-    from saliency_widgets.grid import COMPLETE_METHODS
+    from saliency_widgets.metrics.comparison import COMPLETE_METHODS
 
     return method in COMPLETE_METHODS and tuple(maps.shape[-2:]) == tuple(inputs.shape[-3:-1])
 

@@ -8,6 +8,8 @@
   :func:`centre_baseline`, and :func:`energy_in_mask` (relevance mass, Arras et al. 2022).
 - Faithfulness to the model: :func:`deletion` and :func:`insertion` curves and their areas
   (Petsiuk et al. 2018), evaluated in batches.
+- Methods compared: :func:`compare_methods` gives each method's mean figures on the same
+  images (a :class:`MethodScores`), :func:`rank_methods` orders them by one of :data:`CRITERIA`.
 - Concentration: :func:`gini`, the Gini index of a map's magnitudes.
 - Sanity: :func:`randomization_check`, the cascading model-parameter randomisation test of
   Adebayo et al. (2018): a map that does not change when the model's weights are re-initialised
@@ -19,6 +21,7 @@ engine's ``(N, H, W, K)``); maps of another size than the masks or images are re
 bilinearly (CAM maps are low resolution).
 """
 
+from saliency_widgets.metrics.comparison import COMPLETE_METHODS, compare_methods
 from saliency_widgets.metrics.concentration import gini
 from saliency_widgets.metrics.localization import centre_baseline, energy_in_mask, pointing_game
 from saliency_widgets.metrics.perturbation import PerturbationCurve, deletion, insertion
@@ -39,22 +42,29 @@ from saliency_widgets.metrics.scorecard import (
     Scorecard,
     scorecard,
 )
+from saliency_widgets.ranking import CRITERIA, Criterion, MethodScores, rank_methods
 
 __all__ = [
+    "COMPLETE_METHODS",
+    "CRITERIA",
     "SANITY_THRESHOLD",
+    "Criterion",
     "CurveScore",
     "Localisation",
+    "MethodScores",
     "PerturbationCurve",
     "RandomizationCurve",
     "SanityCheck",
     "Scorecard",
     "centre_baseline",
+    "compare_methods",
     "deletion",
     "energy_in_mask",
     "gini",
     "insertion",
     "pointing_game",
     "randomization_check",
+    "rank_methods",
     "sanity_check",
     "scorecard",
     "spearman",

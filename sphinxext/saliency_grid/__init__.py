@@ -14,9 +14,10 @@
        Optional caption.
 
 Enable it with ``extensions = ["sphinxext.saliency_grid"]``, which also brings
-``.. saliency-explorer::`` (:mod:`._explorer`) and ``.. saliency-grid-defaults::``. Both
-directives are small subclasses of one pipeline (:mod:`._directive`: settings, inputs, hash,
-cache, compute, nodes, warnings); the cache's fingerprints are in :mod:`._cache`, the per-page
+``.. saliency-explorer::`` (:mod:`._explorer`), ``.. saliency-scores::`` (:mod:`._scores`: methods
+ranked by their figures) and ``.. saliency-grid-defaults::``. The computed directives are small
+subclasses of one pipeline (:mod:`._directive`: settings, inputs, hash, cache, compute, nodes,
+warnings); the cache's fingerprints are in :mod:`._cache`, the per-page
 records and pruning in :mod:`._files`, paths and globs in :mod:`._paths`. The maps come from
 :mod:`saliency_widgets`, which imports TensorFlow only when something has to be computed, so
 TensorFlow is never loaded by ``setup()`` or by a build whose outputs are all cached (and never
@@ -38,6 +39,7 @@ from sphinxext.saliency_grid._directive import (
 )
 from sphinxext.saliency_grid._explorer import SaliencyExplorer
 from sphinxext.saliency_grid._grid import FIGURE_OPTIONS, SaliencyGrid
+from sphinxext.saliency_grid._scores import SaliencyScores
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx
@@ -63,6 +65,7 @@ def setup(app: Sphinx) -> ExtensionMetadata:
     app.add_directive("saliency-grid", SaliencyGrid)
     app.add_directive("saliency-grid-defaults", SaliencyGridDefaults)
     app.add_directive("saliency-explorer", SaliencyExplorer)
+    app.add_directive("saliency-scores", SaliencyScores)
     app.connect("env-purge-doc", paths.WATCHED_GLOBS.purge)
     app.connect("env-merge-info", paths.WATCHED_GLOBS.merge)
     app.connect("env-get-outdated", paths.pages_whose_globs_changed)
@@ -88,5 +91,6 @@ __all__ = [
     "SaliencyGrid",
     "SaliencyGridDefaults",
     "SaliencyGridError",
+    "SaliencyScores",
     "setup",
 ]

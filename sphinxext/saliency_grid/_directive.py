@@ -50,14 +50,14 @@ class Problem(Exception):
     """An input problem found before any computation (reported as a warning)."""
 
 
-def text_options(names: tuple[str, ...]) -> dict[str, Any]:
+def text_options(names: tuple[str, ...], switches: tuple[str, ...] = SWITCHES) -> dict[str, Any]:
     """An ``option_spec`` taking each of ``names`` as text (parsed later, with located errors).
 
-    A switch (``:metrics:``) may be given without a value: its text is then empty, which
-    :meth:`~saliency_widgets.grid.GridOptions.from_strings` reads as on.
+    A switch (``:metrics:``, one of ``switches``) may be given without a value: its text is then
+    empty, which :meth:`~saliency_widgets.grid.GridOptions.from_strings` reads as on.
     """
     return {
-        name: directives.unchanged if name in SWITCHES else directives.unchanged_required
+        name: directives.unchanged if name in switches else directives.unchanged_required
         for name in names
     }
 

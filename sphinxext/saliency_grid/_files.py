@@ -33,10 +33,12 @@ ENV_VERSION = 2
 (Sphinx then reads every page afresh instead of trusting an older pickle)."""
 
 CACHE_FILE = re.compile(
-    r"^(saliency-grid-[0-9a-f]{20})\.(png|json)$|^(saliency-explorer-[0-9a-f]{20})\.(html)$"
+    r"^(saliency-grid-[0-9a-f]{20})\.(?:png|json)$"
+    r"|^(saliency-explorer-[0-9a-f]{20})\.html$"
+    r"|^(saliency-scores-[0-9a-f]{20})\.json$"
 )
-"""A file the directives write: a grid and its sidecar, or an explorer's fragment, named by the
-cache key."""
+"""A file the directives write, named by the cache key: a grid and its sidecar, an explorer's
+fragment, or a table of scores."""
 
 USED_FILES: PageTable[list[str]] = PageTable("saliency_grid_files")
 """Per page: names of the cached PNGs its grids show (pruning keeps them)."""
@@ -103,7 +105,7 @@ def unused_files(folder: Path, used: set[str]) -> list[Path]:
         path
         for path in folder.iterdir()
         if (match := CACHE_FILE.match(path.name))
-        and (match.group(1) or match.group(3)) not in kept
+        and next(stem for stem in match.groups() if stem) not in kept
         and path.is_file()
     )
 

@@ -170,7 +170,7 @@ def test_the_bundled_model_page_shows_the_training_report(docs_site):
     ("name", "results", "missing"),
     [
         ("performance", "latest.json", "No benchmark results yet"),
-        ("methods", "methods.json", "No scores yet"),
+        ("methods", "randomization.json", "No randomisation curves yet"),
     ],
 )
 def test_result_pages_show_results_or_say_they_are_missing(docs_site, name, results, missing):

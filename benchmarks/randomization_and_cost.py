@@ -1,27 +1,25 @@
-"""Every registered method on the bundled shapes model, scored with saliency_widgets.metrics.
+"""Every registered method's cascading randomisation curve and its cost against a forward pass.
 
-For each method of :data:`saliency_widgets.methods.METHODS` (with its registered postprocessing
-and parameters) on held-out images the bundled model classifies correctly, explaining the true
-class:
+What the docs' ``saliency-scores`` table (the Methods page, computed at every build) does not
+measure: for each method of :data:`saliency_widgets.methods.METHODS` (with its registered
+postprocessing and parameters) on held-out images the bundled model classifies correctly,
+explaining the true class:
 
-- ``pointing``: pointing-game accuracy against the object masks (a centre point scores
-  ``centre`` in the baseline rows);
-- ``energy``: mean share of positive relevance on the object (a uniform map scores the objects'
-  mean area);
-- ``deletion`` / ``insertion``: mean area under the probability curve as pixels are removed
-  (lower is better) or restored onto a blurred canvas (higher is better), 32 steps;
 - ``randomization``: Spearman correlation with the trained model's maps once every layer is
   re-initialised, cascading from the top (Adebayo et al. 2018; below 0.5 passes, lower is
-  better), with the whole per-layer curve and the share of constant maps in the JSON;
+  better), with the whole per-layer curve and the share of constant maps in the JSON (the table's
+  sanity check re-initialises the top half at once);
 - ``time``: one batch of maps over one forward pass of the same batch (``tf.function``, XLA
   where :func:`saliency_widgets.auto_jit` would use it), warm medians of alternated runs.
 
-Writes ``benchmarks/results/methods.json`` (read by the docs) and
-``benchmarks/results/randomization.png``, and prints a markdown table.
+Writes ``benchmarks/results/randomization.json`` (read by the docs) and
+``benchmarks/results/randomization.png``, and prints a markdown table. The deletion, insertion,
+pointing and energy figures this script used to write are the ``saliency-scores`` directive's
+now (``saliency-widgets scores`` on the command line).
 
 Usage::
 
-    python benchmarks/compare_methods.py [--images 32] [--randomization-images 8]
+    python benchmarks/randomization_and_cost.py [--images 32] [--randomization-images 8]
 """
 
 from __future__ import annotations
@@ -49,12 +47,12 @@ from saliency_widgets import metrics, zoo
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def correct_images(model: keras.Model, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first ``n`` held-out images the model gets right: images, labels, masks."""
+def correct_images(model: keras.Model, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` held-out images the model gets right: images, labels."""
     samples = zoo.load_samples(3 * n)
     x = zoo.preprocess(samples.images)
     keep = np.flatnonzero(np.asarray(model(x)).argmax(-1) == samples.labels)[:n]
-    return x[keep], samples.labels[keep], samples.masks[keep]
+    return x[keep], samples.labels[keep]
 
 
 def paired_times(
@@ -81,43 +79,14 @@ def explainer(name: str) -> Callable:
     return sw.partial_explain(spec.function, postprocessing=spec.postprocessing, **spec.params)
 
 
-def localisation_and_faithfulness(
-    model: keras.Model, x: np.ndarray, labels: np.ndarray, masks: np.ndarray, maps: np.ndarray
-) -> dict:
-    return {
-        "pointing": float(metrics.pointing_game(maps, masks).mean()),
-        "energy": float(metrics.energy_in_mask(maps, masks).mean()),
-        "deletion": float(metrics.deletion(model, x, maps, labels).auc.mean()),
-        "insertion": float(metrics.insertion(model, x, maps, labels).auc.mean()),
-    }
-
-
-def baselines(model, x, labels, masks) -> list[dict]:
-    size = x.shape[1]
-    grid = (np.arange(size) - (size - 1) / 2) ** 2
-    centre = np.exp(-(grid[:, None] + grid[None, :]) / (2 * (size / 4) ** 2))
-    rows = {
-        "centre (Gaussian blob)": np.broadcast_to(centre, (len(x), size, size)),
-        "random (uniform noise)": np.random.default_rng(0).random((len(x), size, size)),
-    }
-    out = []
-    for name, maps in rows.items():
-        out.append({"name": name, **localisation_and_faithfulness(model, x, labels, masks, maps)})
-    out[0]["pointing"] = float(metrics.centre_baseline(masks).mean())
-    out[1]["energy"] = float(masks.mean())  # a uniform map's expected share
-    return out
-
-
-def evaluate(name, model, x, labels, masks, forward, repeats, randomization_images) -> dict:
+def evaluate(name, model, x, labels, forward, repeats, randomization_images) -> dict:
     spec = sw.methods.get_method(name)
     explain = explainer(name)
     batch = len(x)
-    _, maps = explain(model, x, labels, batch_size=batch, verbose=False)
     seconds, forward_s = paired_times(
         lambda: explain(model, x, labels, batch_size=batch, verbose=False), forward, repeats
     )
     row = {"name": name, "label": spec.label, "params": spec.params}
-    row.update(localisation_and_faithfulness(model, x, labels, masks, maps[..., 0]))
     curve = metrics.randomization_check(
         explain,
         model,
@@ -143,19 +112,12 @@ def markdown(report: dict) -> str:
         f"Bundled shapes model, {report['images']} held-out images (batch {report['images']}), "
         f"{report['machine']}; randomisation on {report['randomization_images']} images.",
         "",
-        "| method | pointing ↑ | energy ↑ | deletion ↓ | insertion ↑ | randomization ↓ "
-        "| time / forward |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| method | randomization ↓ | time / forward |",
+        "|---|---:|---:|",
     ]
     for r in report["methods"]:
         lines.append(
-            f"| {r['label']} | {r['pointing']:.2f} | {r['energy']:.2f} | {r['deletion']:.3f} "
-            f"| {r['insertion']:.3f} | {r['randomization']:.2f} | {r['relative_to_forward']:.1f}× |"
-        )
-    for r in report["baselines"]:
-        lines.append(
-            f"| *{r['name']}* | {r['pointing']:.2f} | {r['energy']:.2f} | {r['deletion']:.3f} "
-            f"| {r['insertion']:.3f} | | |"
+            f"| {r['label']} | {r['randomization']:.2f} | {r['relative_to_forward']:.1f}× |"
         )
     return "\n".join(lines)
 
@@ -196,11 +158,11 @@ def main() -> None:
     parser.add_argument("--randomization-images", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--methods", nargs="*", default=list(sw.methods.METHODS))
-    parser.add_argument("--out", type=Path, default=RESULTS / "methods.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "randomization.json")
     args = parser.parse_args()
 
     model = zoo.load_shapes_model()
-    x, labels, masks = correct_images(model, args.images)
+    x, labels = correct_images(model, args.images)
     logits_model = sw.inspection.explained_model(model).model
     compiled = tf.function(lambda t: logits_model(t, training=False), jit_compile=sw.auto_jit())
     images = tf.constant(x)
@@ -217,13 +179,10 @@ def main() -> None:
         "versions": {"tensorflow": tf.__version__, "keras": keras.__version__},
         "date": time.strftime("%Y-%m-%d"),
         "methods": [],
-        "baselines": baselines(model, x, labels, masks),
     }
     for name in tqdm(args.methods, desc="methods", file=sys.stderr):
         report["methods"].append(
-            evaluate(
-                name, model, x, labels, masks, forward, args.repeats, args.randomization_images
-            )
+            evaluate(name, model, x, labels, forward, args.repeats, args.randomization_images)
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
