@@ -340,6 +340,7 @@ def make_score_table(
     base: Path | None = None,
     models: ModelCache = MODELS,
     verbose: bool = False,
+    model_inputs: object = None,
 ) -> ScoreTable:
     """Loads the inputs, scores every method's maps and ranks the methods: the whole table.
 
@@ -355,6 +356,8 @@ def make_score_table(
         base: Folder that relative paths are resolved against.
         models: The model cache (a model is loaded once per process).
         verbose: Whether to show a progress bar over the methods.
+        model_inputs: A model's other inputs, as the grid takes them: the scores of a model
+            with several inputs are not computed yet, so giving them is refused by name.
 
     Returns:
         The :class:`ScoreTable`, best method first.
@@ -366,6 +369,10 @@ def make_score_table(
     from saliency_widgets.metrics.scorecard import STEPS
 
     options = options or ScoreOptions()
+    if model_inputs is not None:
+        raise InputError(
+            "model-inputs: the scores of a model with several inputs are not computed yet"
+        )
     sources = load_sources(
         model, images, preprocess=preprocess, class_names=class_names, base=base, models=models
     )

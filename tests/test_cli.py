@@ -282,3 +282,8 @@ def test_scores_errors_are_one_line_and_status_1(inputs, capsys):
     )
     assert cli.main([*args, "--methods", "magic"]) == 1
     assert "error: methods: unknown ['magic']; expected names among" in capsys.readouterr().err
+    # The scores of a model with several inputs are not computed yet: refused by the option's name.
+    assert cli.main([*args, "--model-inputs", "saliency_widgets.zoo:class_names"]) == 1
+    assert "error: model-inputs: the scores of a model with several inputs are not computed" in (
+        capsys.readouterr().err
+    )

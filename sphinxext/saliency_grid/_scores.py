@@ -69,6 +69,7 @@ class SaliencyScores(ComputedDirective):
             preprocess=inputs.get("preprocess"),
             class_names=inputs.get("class-names"),
             base=self.page_folder(),
+            model_inputs=inputs.get("model-inputs"),
         )
         data = json.dumps(table.to_dict(), indent=1, ensure_ascii=False).encode("utf-8")
         return {".json": data}, f"{len(table.rows)} methods on {table.count} images"
