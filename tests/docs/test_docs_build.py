@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -98,6 +99,20 @@ def test_the_methods_page_shows_every_registered_method(docs_site):
         alt = re.search(rf'alt="{re.escape(label)} saliency maps of 4 images \(([^"]*)\)"', html)
         assert alt is not None, name
         assert alt.group(1).count(" · hit ") == 4 and alt.group(1).count("del 0.") == 4
+    # ... and ranks every registered method by them, computed when the page was built: one row
+    # per method, numbered in order, the gain column falling, every method with a sanity verdict.
+    section = html[html.index('id="scores"') :]
+    table = section[: section.index("</table>")]
+    rows = [re.findall(r"<td.*?</td>", r, re.S) for r in re.findall(r"<tr.*?</tr>", table, re.S)]
+    cells = [
+        [unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in row] for row in rows if row
+    ]
+    labels = {spec.label or spec.name for spec in METHODS.values()}
+    assert sorted(c[1] for c in cells) == sorted(labels)
+    assert [c[0] for c in cells] == [str(i + 1) for i in range(len(METHODS))]
+    gains = [float(c[2]) for c in cells]
+    assert gains == sorted(gains, reverse=True) and all(-1 < g < 1 for g in gains)
+    assert all(re.match(r"(passes|fails) \(\d/4 flagged\)", c[-1]) for c in cells)
 
 
 def test_the_gradient_page_runs_an_honest_equivalence_check(docs_site):
