@@ -104,7 +104,7 @@ def _job_fields(jobs: Any, job: Any) -> dict:
     return {"image": job.image, "method": job.method, "background": job.background}
 
 
-def _explain_fields(model: Any, x: Any, classes: Any, method: str) -> dict:
+def _explain_fields(model: Any, x: Any, classes: Any, method: str, *held: Any) -> dict:
     return {"classes": len(classes), "method": method, "input_shape": list(x.shape)}
 
 
