@@ -90,6 +90,9 @@ def test_keyboard_alone_reaches_and_works_every_control(two_explorers):
         page.keyboard.press("ArrowRight")
         page.keyboard.press("ArrowLeft")
         assert settle(first)["image"] == 1
+        # The trust panel beside the maps comes first (its sanity button), then the controls.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.className") == "sw-sanity-button"
         visited = []
         for _ in range(9):
             page.keyboard.press("Tab")
