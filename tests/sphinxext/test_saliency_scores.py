@@ -100,7 +100,7 @@ def test_bad_options_and_failed_methods_are_located_warnings(srcdir, build):
         + ", ".join(METHODS)
         + " [saliency_grid.error]",
         f"{where}:12: WARNING: saliency-scores: gradcam failed: ValueError: layer=None: the "
-        "model has no layer with a 4-D (B, h, w, c) output [saliency_grid.method]",
+        "model has no layer with a 4-D (B, h, w, c) or token output [saliency_grid.method]",
     ]
     page = (app.outdir / "errors.html").read_text()
     (table,) = tables(page)  # the two bad directives show nothing, the page goes on
