@@ -89,10 +89,14 @@ def load_shapes_model() -> keras.Model:
     """
     import keras
 
-    path = model_path()
+    return keras.models.load_model(_bundled(model_path(), "model"), safe_mode=True)
+
+
+def _bundled(path: Path, what: str) -> Path:
+    """Return ``path``, or raise ``FileNotFoundError`` naming ``what`` when it is missing."""
     if not path.is_file():
-        raise FileNotFoundError(f"bundled model not found at {path}")
-    return keras.models.load_model(path, safe_mode=True)
+        raise FileNotFoundError(f"bundled {what} not found at {path}")
+    return path
 
 
 def load_vit_model() -> keras.Model:
@@ -102,20 +106,13 @@ def load_vit_model() -> keras.Model:
     as :func:`load_shapes_model`; its blocks hold tokens ``(batch, 65, 48)``, the class token
     first, then the 8×8 patches, and its softmax head (``"predictions"``) reads the class token.
 
-    Returns:
-        A ``keras.Model`` from ``(batch, 64, 64, 3)`` preprocessed images to softmax probabilities
-        over :data:`CLASS_NAMES`.
-
-    Raises:
-        FileNotFoundError: If the weights file is missing from the installation.
+    Returns and raises as :func:`load_shapes_model` does (``FileNotFoundError`` for missing
+    weights).
     """
     from saliency_widgets.zoo.vit import build_vit, vit_weights_path
 
-    path = vit_weights_path()
-    if not path.is_file():
-        raise FileNotFoundError(f"bundled ViT weights not found at {path}")
     model = build_vit()
-    model.load_weights(path)
+    model.load_weights(_bundled(vit_weights_path(), "ViT weights"))
     return model
 
 
