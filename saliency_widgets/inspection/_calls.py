@@ -157,8 +157,8 @@ def named_layer(
 def reaches_outputs(two: keras.Model, like: Any) -> bool:
     """Whether the exposed activation of ``two`` (``inputs -> [activation, outputs]``) matters.
 
-    It does when the gradient of the outputs' sum is not all zero at an input drawn at random
-    (``True`` when no input can be drawn: unknown sizes, integer inputs).
+    It does when the gradient of a random weighting of the outputs is not all zero at an input
+    drawn at random (``True`` when no input can be drawn: unknown sizes, integer inputs).
 
     Eager, even while a ``tf.function`` traces: then in a thread of its own, because
     ``tf.init_scope`` (the way out of the trace) also stops every gradient tape of its thread.
@@ -176,6 +176,13 @@ def reaches_outputs(two: keras.Model, like: Any) -> bool:
     with tf.GradientTape() as tape:
         tape.watch(sample)
         activation, outputs = two(sample if isinstance(like, list) else sample[0], training=False)
-        total = tf.reduce_sum(outputs)
+        # A random weighting, not the plain sum: a softmax head's outputs sum to 1 whatever the
+        # input, so the gradient of their sum is zero everywhere.
+        total = tf.add_n(
+            [
+                tf.reduce_sum(out * tf.random.stateless_normal(tf.shape(out), (11, i)))
+                for i, out in enumerate(tf.nest.flatten(outputs))
+            ]
+        )
     gradient = tape.gradient(total, activation)
     return gradient is not None and bool(tf.reduce_any(gradient != 0))

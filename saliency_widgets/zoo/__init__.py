@@ -7,6 +7,9 @@ where it is, so saliency maps can be checked against ground truth. Held-out draw
 recognises shapes it was not trained to see. ``data/shapes_cnn.keras`` is a small CNN trained
 on it by :mod:`saliency_widgets.zoo.train`; it takes :func:`preprocess`-ed images and ends in a
 softmax ``Dense`` layer named ``"predictions"``, after a ReLU convolution named ``"last_conv"``.
+:func:`load_vit_model` gives a small vision transformer trained on the same images
+(:mod:`saliency_widgets.zoo.vit`, trained by :mod:`saliency_widgets.zoo.train_vit`), whose
+token layers the CAM family folds into its 8×8 patch grid.
 
 Example:
     >>> from saliency_widgets import zoo
@@ -51,6 +54,7 @@ __all__ = [
     "class_names",
     "load_samples",
     "load_shapes_model",
+    "load_vit_model",
     "make_shapes",
     "model_path",
     "preprocess",
@@ -85,10 +89,31 @@ def load_shapes_model() -> keras.Model:
     """
     import keras
 
-    path = model_path()
+    return keras.models.load_model(_bundled(model_path(), "model"), safe_mode=True)
+
+
+def _bundled(path: Path, what: str) -> Path:
+    """Return ``path``, or raise ``FileNotFoundError`` naming ``what`` when it is missing."""
     if not path.is_file():
-        raise FileNotFoundError(f"bundled model not found at {path}")
-    return keras.models.load_model(path, safe_mode=True)
+        raise FileNotFoundError(f"bundled {what} not found at {path}")
+    return path
+
+
+def load_vit_model() -> keras.Model:
+    """Load the bundled shapes ViT: the architecture is built in code, the trained weights read.
+
+    Each call builds a fresh, independent model. It takes the same :func:`preprocess`-ed images
+    as :func:`load_shapes_model`; its blocks hold tokens ``(batch, 65, 48)``, the class token
+    first, then the 8×8 patches, and its softmax head (``"predictions"``) reads the class token.
+
+    Returns and raises as :func:`load_shapes_model` does (``FileNotFoundError`` for missing
+    weights).
+    """
+    from saliency_widgets.zoo.vit import build_vit, vit_weights_path
+
+    model = build_vit()
+    model.load_weights(_bundled(vit_weights_path(), "ViT weights"))
+    return model
 
 
 def class_names() -> list[str]:

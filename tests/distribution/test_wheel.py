@@ -115,6 +115,7 @@ def test_wheel_holds_the_extension_and_the_package_data(wheel: Path):
         "py.typed",
         "zoo/data/shapes_cnn.keras",
         "zoo/data/shapes_cnn.json",
+        "zoo/data/shapes_vit.weights.h5",
         "cli.py",
         "explorer/explorer.js",
         "explorer/explorer.css",
